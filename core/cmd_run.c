@@ -1,0 +1,170 @@
+/* cmd_run.c — `rrvm run`: options shared by VM-booting commands, terminal setup, and the stop report. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cmds.h"
+#include "core/vcpu.h"
+
+const char run_opts_help[] =
+	"  --kernel PATH       kernel: the built-in test kernel ELF, a Linux vmlinux or bzImage\n"
+	"                      (may also be given as the last argument)\n"
+	"  --initrd PATH       initial ramdisk (Linux) or boot module (ELF kernels)\n"
+	"  --append TEXT       kernel command line (test kernel: the scenario, e.g. \"hello\")\n"
+	"  --mem SIZE          guest RAM, e.g. 256M, 1G (default 256M; multiple of 2M, at most host RAM)\n"
+	"  --cpu PROFILE       CPU model: baseline (default, portable) or host (rrvm cpuid --help)\n"
+	"  --clock=real|virtual  real (default): timers follow host time and kick the vCPU;\n"
+	"                      virtual: time advances a fixed quantum per exit and jumps to the next\n"
+	"                      deadline on HLT, so runs are reproducible without a trace\n"
+	"  --quantum NS        guest nanoseconds per exit with --clock=virtual (default 10000)\n"
+	"  --stats             print exit counts by reason when the guest stops\n";
+
+static void run_usage(FILE *f)
+{
+	fprintf(f, "usage: rrvm run [options] [--] [KERNEL]\n\n"
+		   "Boots a kernel as a live VM on a deterministic platform (8259 PIC, 8254 PIT, CMOS RTC,\n"
+		   "16550 UART on COM1 as the console, i8042 reset, debug-exit port 0xf4). Console output\n"
+		   "goes to stdout; on a terminal, stdin is raw and typed into the guest (Ctrl-A x quits).\n\n"
+		   "options:\n%s"
+		   "  -h, --help          this help\n\n"
+		   "exit status: 0 poweroff, 1 monitor error, 2 usage, 3 guest panic, 4 triple fault,\n"
+		   "5 guest reset, 6 guest code this host's KVM cannot run, 7 idle forever, 8 interrupted\n",
+		run_opts_help);
+}
+
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_CPU, OPT_CLOCK, OPT_QUANTUM, OPT_STATS };
+
+static const struct option long_opts[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "append", required_argument, NULL, OPT_APPEND },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "clock", required_argument, NULL, OPT_CLOCK },
+	{ "quantum", required_argument, NULL, OPT_QUANTUM },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int run_opts__parse(struct run_opts *o, int argc, char **argv, const char *cmd)
+{
+	memset(o, 0, sizeof(*o));
+	o->cfg.mem_size = 256ull << 20;
+	o->cfg.cpu_profile = "baseline";
+	o->cfg.clock = CLOCK_REAL;
+	o->cfg.console_out_fd = STDOUT_FILENO;
+	o->cfg.console_in_fd = STDIN_FILENO;
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL: o->cfg.kernel = optarg; break;
+		case OPT_INITRD: o->cfg.initrd = optarg; break;
+		case OPT_APPEND: o->cfg.append = optarg; break;
+		case OPT_CPU: o->cfg.cpu_profile = optarg; break;
+		case OPT_STATS: o->stats = true; break;
+		case OPT_MEM:
+			if (mem__parse_size(optarg, &o->cfg.mem_size)) {
+				fprintf(stderr, "rrvm %s: --mem '%s' is not a size (e.g. 256M, 1G)\n", cmd, optarg);
+				return RRVM_EXIT_USAGE;
+			}
+			break;
+		case OPT_CLOCK:
+			if (!strcmp(optarg, "real")) {
+				o->cfg.clock = CLOCK_REAL;
+			} else if (!strcmp(optarg, "virtual")) {
+				o->cfg.clock = CLOCK_VIRTUAL;
+			} else {
+				fprintf(stderr, "rrvm %s: --clock must be 'real' or 'virtual', not '%s'\n", cmd, optarg);
+				return RRVM_EXIT_USAGE;
+			}
+			break;
+		case OPT_QUANTUM: {
+			char *end;
+			errno = 0;
+			unsigned long long q = strtoull(optarg, &end, 10);
+			if (errno || *end || q == 0 || q > 1000000000ull) {
+				fprintf(stderr, "rrvm %s: --quantum takes nanoseconds (1..1e9), not '%s'\n", cmd, optarg);
+				return RRVM_EXIT_USAGE;
+			}
+			o->cfg.quantum_ns = q;
+			break;
+		}
+		case 'h':
+			return -1;
+		default:
+			fprintf(stderr, "rrvm %s: unknown option '%s' (rrvm %s --help)\n", cmd, argv[optind - 1], cmd);
+			return RRVM_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		if (o->cfg.kernel || optind + 1 < argc) {
+			fprintf(stderr, "rrvm %s: unexpected argument '%s'\n", cmd, argv[optind]);
+			return RRVM_EXIT_USAGE;
+		}
+		o->cfg.kernel = argv[optind];
+	}
+	if (!o->cfg.kernel) {
+		fprintf(stderr, "rrvm %s: no kernel given (--kernel PATH)\n", cmd);
+		return RRVM_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int run__report_stop(const struct vm *vm)
+{
+	int status = vm__exit_status(vm);
+	fprintf(stderr, "rrvm: %s\n", vm->stop_msg[0] ? vm->stop_msg : "stopped");
+	return status;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	int rc = run_opts__parse(&o, argc, argv, "run");
+	if (rc < 0) {
+		run_usage(stdout);
+		return 0;
+	}
+	if (rc)
+		return rc;
+
+	struct rrvm_err err = { "" };
+	struct vm *vm;
+	double t0 = now_s();
+	if (vm__create(&vm, &o.cfg, &err)) {
+		fprintf(stderr, "rrvm: %s\n", err.msg);
+		return RRVM_EXIT_ERROR;
+	}
+	/* Raw terminal: keystrokes go to the guest as typed. */
+	struct termios saved;
+	bool raw = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	if (raw) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		t.c_oflag |= OPOST | ONLCR;
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	}
+	vm__run(vm);
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	if (o.stats)
+		vcpu__print_stats(vm, stderr, now_s() - t0);
+	int status = run__report_stop(vm);
+	vm__destroy(vm);
+	return status;
+}

@@ -1,0 +1,26 @@
+/* cmds.h — the rrvm subcommands; each parses its own argv (argv[0] is its name) and returns an exit status. */
+#ifndef RRVM_CMDS_H
+#define RRVM_CMDS_H
+
+#include "core/vm.h"
+
+int cmd_run(int argc, char **argv);
+
+/* Options shared by every subcommand that boots a VM (run, record):
+ * --kernel --initrd --append --mem --cpu --clock --quantum, and a trailing
+ * kernel path. Returns 0, or RRVM_EXIT_USAGE after printing why. `extra` is
+ * called for options this parser does not know (return 1 if consumed with
+ * its argument in *optarg, 0 if consumed alone, -1 if unknown). */
+struct run_opts {
+	struct vm_config cfg;
+	bool stats;
+};
+int run_opts__parse(struct run_opts *o, int argc, char **argv, const char *cmd);
+/* The help text for those options. */
+extern const char run_opts_help[];
+
+/* Prints the one-line explanation of how the VM stopped and returns the
+ * process exit status. */
+int run__report_stop(const struct vm *vm);
+
+#endif

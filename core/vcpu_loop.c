@@ -1,0 +1,343 @@
+/* vcpu_loop.c — the one exit dispatch loop: run the vCPU, service exits, poll devices, inject, kick. */
+#include "core/vm.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/pic.h"
+#include "core/vcpu.h"
+
+#define KICK_SIGNAL VCPU_KICK_SIGNAL
+
+/* The only process-wide state: which stop signal arrived (async-signal-safe). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_kick(int sig) { (void)sig; }
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+static int setup_signals(struct vm *vm)
+{
+	struct sigaction sa = { .sa_handler = on_kick };
+	sigemptyset(&sa.sa_mask);
+	sigaction(KICK_SIGNAL, &sa, NULL);
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	/* Block kick and stop signals in this thread; KVM_RUN and the halt wait
+	 * unblock them atomically, so a signal sent just before entry still
+	 * makes KVM_RUN return at once instead of being lost. */
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, KICK_SIGNAL);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+
+	sigset_t run_mask;
+	pthread_sigmask(SIG_BLOCK, NULL, &run_mask);
+	sigdelset(&run_mask, KICK_SIGNAL);
+	sigdelset(&run_mask, SIGINT);
+	sigdelset(&run_mask, SIGTERM);
+	struct {
+		struct kvm_signal_mask hdr;
+		uint8_t set[8];
+	} km = { .hdr.len = 8 };
+	memcpy(km.set, &run_mask, 8);
+	if (ioctl(vm->vcpu_fd, KVM_SET_SIGNAL_MASK, &km) < 0)
+		return -errno;
+
+	vm->vcpu_thread = pthread_self();
+	struct sigevent sev = {
+		.sigev_notify = SIGEV_THREAD_ID,
+		.sigev_signo = KICK_SIGNAL,
+	};
+	sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	timer_t t;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &t) < 0)
+		return -errno;
+	vm->kick_timer = malloc(sizeof(timer_t));
+	if (!vm->kick_timer) {
+		timer_delete(t);
+		return -ENOMEM;
+	}
+	memcpy(vm->kick_timer, &t, sizeof(t));
+	return 0;
+}
+
+static void teardown_signals(struct vm *vm)
+{
+	if (vm->kick_timer) {
+		timer_delete(*(timer_t *)vm->kick_timer);
+		free(vm->kick_timer);
+		vm->kick_timer = NULL;
+	}
+}
+
+/* Real clock: arm the host timer to kick the vCPU when the next device
+ * deadline passes. Virtual time never kicks: it only moves at exits. */
+static void arm_kick(struct vm *vm)
+{
+	if (vm->cfg.clock != CLOCK_REAL || !vm->kick_timer)
+		return;
+	struct itimerspec its = { 0 };
+	if (vm->next_deadline_ns != UINT64_MAX) {
+		uint64_t abs = vm->start_mono_ns + vm->next_deadline_ns;
+		its.it_value.tv_sec = (time_t)(abs / 1000000000ull);
+		its.it_value.tv_nsec = (long)(abs % 1000000000ull);
+		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+			its.it_value.tv_nsec = 1;
+	} else if (!vm->kick_armed) {
+		return;
+	}
+	timer_settime(*(timer_t *)vm->kick_timer, TIMER_ABSTIME, &its, NULL);
+	vm->kick_armed = vm->next_deadline_ns != UINT64_MAX;
+}
+
+static void poll_devices(struct vm *vm)
+{
+	uint64_t now = vm__now_ns(vm), next = UINT64_MAX;
+	for (int i = 0; i < vm->nr_devices; i++) {
+		if (!vm->devices[i].poll)
+			continue;
+		uint64_t d = vm->devices[i].poll(vm->devices[i].state, now);
+		if (d < next)
+			next = d;
+	}
+	vm->next_deadline_ns = next;
+}
+
+/* Injects the PIC's highest request when the guest can take it now, or asks
+ * KVM for an exit as soon as it can (interrupt window). */
+static int prepare_injection(struct vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	if (!vm->pic || !pic__has_intr(vm->pic)) {
+		run->request_interrupt_window = 0;
+		return 0;
+	}
+	if (run->ready_for_interrupt_injection && run->if_flag) {
+		struct kvm_interrupt irq = { .irq = (uint32_t)pic__ack(vm->pic) };
+		if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
+			return -errno;
+		vm->irqs_injected++;
+		run->request_interrupt_window = 0;
+	} else {
+		run->request_interrupt_window = 1;
+	}
+	return 0;
+}
+
+static void handle_pio(struct vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool write = run->io.direction == KVM_EXIT_IO_OUT;
+	const struct io_region *r = io_bus__find(&vm->bus, IO_SPACE_PIO, run->io.port, run->io.size);
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (r) {
+			r->fn(r->dev, run->io.port - r->base, data, run->io.size, write);
+		} else {
+			if (!write)
+				memset(data, 0xff, run->io.size);
+			vm->unhandled_pio++;
+		}
+	}
+}
+
+static void handle_mmio(struct vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	uint32_t len = run->mmio.len;
+	if (len > sizeof(run->mmio.data))
+		len = sizeof(run->mmio.data);
+	const struct io_region *r = io_bus__find(&vm->bus, IO_SPACE_MMIO, run->mmio.phys_addr, len);
+	if (r) {
+		r->fn(r->dev, run->mmio.phys_addr - r->base, run->mmio.data, len, run->mmio.is_write);
+	} else {
+		if (!run->mmio.is_write)
+			memset(run->mmio.data, 0xff, len);
+		vm->unhandled_mmio++;
+	}
+}
+
+static bool input_possible(struct vm *vm)
+{
+	return vm->input_thread_running && !vm->input_eof;
+}
+
+/* HLT with interrupts enabled: wait (in guest time) until an interrupt is
+ * pending. With interrupts disabled nothing can wake the CPU: the guest has
+ * halted for good, which is how Linux ends `poweroff` on a machine without
+ * ACPI. */
+static void handle_hlt(struct vm *vm)
+{
+	if (!vm->run->if_flag) {
+		vm__request_stop(vm, VM_STOP_POWEROFF, 0, "guest halted with interrupts disabled (poweroff)");
+		return;
+	}
+	sigset_t waitmask;
+	pthread_sigmask(SIG_BLOCK, NULL, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
+	for (;;) {
+		poll_devices(vm);
+		if ((vm->pic && pic__has_intr(vm->pic)) || vm->stop != VM_STOP_NONE ||
+		    stop_signal || vm->quit_requested)
+			return;
+		uint64_t deadline = vm->next_deadline_ns;
+		if (deadline == UINT64_MAX && !input_possible(vm) && !vm__console_pending(vm)) {
+			vm__request_stop(vm, VM_STOP_IDLE, 0,
+					 "guest halted with interrupts enabled but no timer armed and no input: it can never wake");
+			return;
+		}
+		if (vm->cfg.clock == CLOCK_VIRTUAL && deadline != UINT64_MAX) {
+			if (deadline > vm->virt_ns)
+				vm->virt_ns = deadline;
+			continue;
+		}
+		struct timespec ts, *tsp = NULL;
+		if (deadline != UINT64_MAX) {
+			uint64_t now = vm__now_ns(vm);
+			uint64_t wait = deadline > now ? deadline - now : 0;
+			ts.tv_sec = (time_t)(wait / 1000000000ull);
+			ts.tv_nsec = (long)(wait % 1000000000ull);
+			tsp = &ts;
+		}
+		struct pollfd pfd = { .fd = vm->wake_fd, .events = POLLIN };
+		if (ppoll(&pfd, 1, tsp, &waitmask) > 0) {
+			uint64_t v;
+			if (read(vm->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				return;
+		}
+	}
+}
+
+static void handle_shutdown(struct vm *vm)
+{
+	struct kvm_regs regs;
+	uint64_t rip = ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) == 0 ? regs.rip : 0;
+	vm__request_stop(vm, VM_STOP_TRIPLE_FAULT, 0,
+			 "guest triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%llx", (unsigned long long)rip);
+}
+
+static void handle_unknown(struct vm *vm, uint32_t reason)
+{
+	struct kvm_regs regs;
+	uint64_t rip = ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) == 0 ? regs.rip : 0;
+	vm__request_stop(vm, VM_STOP_ERROR, (int)reason, "unexpected KVM exit reason %u (%s) at RIP 0x%llx",
+			 reason, vcpu__exit_name(reason), (unsigned long long)rip);
+}
+
+/* One exit: returns true when it was guest-caused (a point in time). */
+static bool dispatch(struct vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	uint32_t reason = run->exit_reason;
+	if (reason < 64)
+		vm->exits_by_reason[reason]++;
+	switch (reason) {
+	case KVM_EXIT_IO:
+		handle_pio(vm);
+		return true;
+	case KVM_EXIT_MMIO:
+		handle_mmio(vm);
+		return true;
+	case KVM_EXIT_HLT:
+		handle_hlt(vm);
+		return true;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		return true;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		vm->msr_exits++;
+		cpu__handle_msr(vm, run);
+		return true;
+	case KVM_EXIT_INTR:
+		vm->kicks++;
+		return false;
+	case KVM_EXIT_SHUTDOWN:
+		handle_shutdown(vm);
+		return true;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu__describe_internal_error(vm);
+		return true;
+	case KVM_EXIT_FAIL_ENTRY:
+		vm__request_stop(vm, VM_STOP_ERROR, 0, "KVM could not enter the guest (hardware reason 0x%llx)",
+				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
+			vm__request_stop(vm, VM_STOP_RESET, 0, "guest requested reset (system event)");
+		else
+			vm__request_stop(vm, VM_STOP_POWEROFF, 0, "guest powered off (system event %u)",
+					 run->system_event.type);
+		return true;
+	default:
+		handle_unknown(vm, reason);
+		return false;
+	}
+}
+
+int vm__run(struct vm *vm)
+{
+	int rc = setup_signals(vm);
+	if (rc) {
+		vm__request_stop(vm, VM_STOP_ERROR, rc, "cannot set up vCPU signals: %s", strerror(-rc));
+		return rc;
+	}
+	rc = vcpu__start_input(vm);
+	if (rc) {
+		vm__request_stop(vm, VM_STOP_ERROR, rc, "cannot start console input: %s", strerror(-rc));
+		goto out;
+	}
+	poll_devices(vm);
+	while (vm->stop == VM_STOP_NONE) {
+		if (stop_signal || vm->quit_requested) {
+			if (stop_signal)
+				vm__request_stop(vm, VM_STOP_INTERRUPTED, stop_signal,
+						 "interrupted by signal %d", (int)stop_signal);
+			else
+				vm__request_stop(vm, VM_STOP_INTERRUPTED, 0,
+						 "quit requested from the console (Ctrl-A x)");
+			break;
+		}
+		if ((rc = prepare_injection(vm))) {
+			vm__request_stop(vm, VM_STOP_ERROR, rc, "KVM_INTERRUPT failed: %s", strerror(-rc));
+			break;
+		}
+		arm_kick(vm);
+		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+			if (errno != EINTR && errno != EAGAIN) {
+				rc = -errno;
+				vm__request_stop(vm, VM_STOP_ERROR, rc, "KVM_RUN failed: %s", strerror(errno));
+				break;
+			}
+			vm->run->exit_reason = KVM_EXIT_INTR;
+		}
+		if (dispatch(vm)) {
+			vm->exits++;
+			if (vm->cfg.clock == CLOCK_VIRTUAL)
+				vm->virt_ns += vm->cfg.quantum_ns;
+		}
+		poll_devices(vm);
+	}
+	rc = vm->stop == VM_STOP_ERROR ? (vm->stop_code < 0 ? vm->stop_code : -EIO) : 0;
+out:
+	vcpu__stop_input(vm);
+	/* Last poll flushes buffered device output. */
+	poll_devices(vm);
+	if (vm->kick_armed) {
+		vm->next_deadline_ns = UINT64_MAX;
+		arm_kick(vm);
+	}
+	teardown_signals(vm);
+	return rc;
+}

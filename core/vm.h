@@ -1,0 +1,148 @@
+/* vm.h — the monitor: one KVM VM with one vCPU, its RAM, devices, clock and exit loop. */
+#ifndef RRVM_VM_H
+#define RRVM_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <linux/kvm.h>
+
+#include "core/cpu.h"
+#include "core/dev.h"
+#include "core/err.h"
+#include "core/loader.h"
+#include "core/mem.h"
+
+enum clock_mode { CLOCK_REAL = 0, CLOCK_VIRTUAL = 1 };
+
+/* Why the vCPU loop stopped; each maps to one process exit status. */
+enum vm_stop {
+	VM_STOP_NONE = 0,
+	VM_STOP_POWEROFF,     /* debug-exit 0, or HLT with interrupts disabled  -> 0 */
+	VM_STOP_ERROR,        /* monitor error                                   -> 1 */
+	VM_STOP_PANIC,        /* guest declared a panic (debug-exit code != 0)   -> 3 */
+	VM_STOP_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN                               -> 4 */
+	VM_STOP_RESET,        /* guest asked for a reset (i8042 0xFE, 0xCF9)     -> 5 */
+	VM_STOP_HOST_LIMIT,   /* this host's KVM cannot run the guest's code     -> 6 */
+	VM_STOP_IDLE,         /* halted with nothing left that could wake it     -> 7 */
+	VM_STOP_INTERRUPTED,  /* the user interrupted the monitor (SIGINT/TERM)  -> 8 */
+};
+
+#define RRVM_EXIT_OK          0
+#define RRVM_EXIT_ERROR       1
+#define RRVM_EXIT_USAGE       2
+#define RRVM_EXIT_PANIC       3
+#define RRVM_EXIT_TRIPLE      4
+#define RRVM_EXIT_RESET       5
+#define RRVM_EXIT_HOST_LIMIT  6
+#define RRVM_EXIT_IDLE        7
+#define RRVM_EXIT_INTERRUPTED 8
+
+struct vm_config {
+	uint64_t mem_size;          /* bytes */
+	const char *kernel;         /* ELF (test kernel, vmlinux) or bzImage */
+	const char *initrd;         /* optional */
+	const char *append;         /* kernel command line, optional */
+	const char *cpu_profile;    /* "baseline" (default) or "host" */
+	enum clock_mode clock;
+	uint64_t quantum_ns;        /* virtual clock: guest ns per guest-caused exit */
+	int console_out_fd;         /* where guest serial output goes (stdout) */
+	int console_in_fd;          /* guest serial input, -1 for none */
+};
+
+struct pic;
+
+#define VM_CONSOLE_IN_SIZE 4096
+
+struct vm {
+	struct vm_config cfg;
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	struct kvm_cpuid2 *cpuid;
+	struct cpu_msr_state msr;
+	struct load_info load;
+
+	struct guest_mem mem;
+	struct io_bus bus;
+	struct device devices[DEV_MAX_DEVICES];
+	int nr_devices;
+	struct pic *pic;            /* the interrupt controller the loop injects from */
+
+	/* Guest clock (DESIGN.md contract 6). */
+	uint64_t virt_ns;           /* CLOCK_VIRTUAL: advanced by the loop */
+	uint64_t start_mono_ns;     /* CLOCK_REAL: host CLOCK_MONOTONIC at start */
+	int64_t wallclock_base;     /* Unix seconds at guest time 0 (RTC) */
+	uint64_t next_deadline_ns;  /* earliest device deadline after the last poll */
+
+	/* Kicks: a POSIX timer signals the vCPU thread when a deadline passes. */
+	pthread_t vcpu_thread;
+	void *kick_timer;           /* timer_t */
+	bool kick_armed;
+
+	/* Console input: filled by a reader thread, drained by the UART at exits. */
+	pthread_t input_thread;
+	bool input_thread_running;
+	pthread_mutex_t input_lock;
+	uint8_t input_buf[VM_CONSOLE_IN_SIZE];
+	size_t input_head, input_tail;
+	bool input_eof;
+	int input_stop_fd;          /* eventfd: tells the input thread to finish */
+	int wake_fd;                /* eventfd: input arrived or stop requested (wakes a halted vCPU) */
+	volatile int quit_requested; /* set from the input thread (Ctrl-A x) or a signal */
+
+	/* Why and how the loop stopped. */
+	enum vm_stop stop;
+	int stop_code;
+	char stop_msg[512];
+
+	/* Statistics. */
+	uint64_t exits;             /* guest-caused exits (the event clock) */
+	uint64_t exits_by_reason[64];
+	uint64_t kicks;
+	uint64_t irqs_injected;
+	uint64_t unhandled_pio, unhandled_mmio;
+	uint64_t msr_exits;
+};
+
+/* Creates the VM: opens /dev/kvm, checks the API, maps RAM, applies the CPU
+ * profile and MSR filter, creates the vCPU, registers the platform devices,
+ * and loads the kernel (ELF or bzImage) with its initrd and command line.
+ * On error returns -errno with a one-line explanation in *err. */
+int vm__create(struct vm **out, const struct vm_config *cfg, struct rrvm_err *err);
+
+/* Runs the vCPU until the guest powers off, fails, or the user interrupts.
+ * Returns 0 with vm->stop/stop_code/stop_msg set, or -errno on a monitor error
+ * (vm->stop is then VM_STOP_ERROR). */
+int vm__run(struct vm *vm);
+
+/* Frees everything vm__create made. NULL is fine. */
+void vm__destroy(struct vm *vm);
+
+/* The process exit status for the way the VM stopped. */
+int vm__exit_status(const struct vm *vm);
+
+/* ---- For devices (all called in the vCPU thread). ---- */
+
+/* Adds a device to the ordered table. 0 or -ENOSPC/-EEXIST (name taken). */
+int vm__add_device(struct vm *vm, const struct device *dev);
+/* Registers an I/O region (see io_bus__register). */
+int vm__add_io(struct vm *vm, const struct io_region *r);
+/* Drives ISA interrupt line `irq` (0-15) of the PIC. */
+void vm__set_irq(struct vm *vm, unsigned irq, int level);
+/* Guest time in ns since power-on (real or virtual clock). */
+uint64_t vm__now_ns(const struct vm *vm);
+/* Unix time (seconds) corresponding to guest time 0, for the RTC. */
+int64_t vm__wallclock_base(const struct vm *vm);
+/* Guest console output (serial bytes). */
+void vm__console_write(struct vm *vm, const uint8_t *buf, size_t len);
+/* Takes up to `max` bytes of pending console input; returns the count. */
+size_t vm__console_read(struct vm *vm, uint8_t *buf, size_t max);
+/* True when console input is pending. */
+bool vm__console_pending(struct vm *vm);
+/* Ends the run after the current exit with `why` and a one-line message. */
+void vm__request_stop(struct vm *vm, enum vm_stop why, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif
