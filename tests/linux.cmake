@@ -1,0 +1,23 @@
+# Linux guest tests: they run in the SVM lane (QEMU TCG with emulated SVM and the
+# real kvm_amd inside; see shared HOST.md and tools/README.md). Each script
+# prints "SKIPPED: <reason>" and exits 77 where the host lacks what the lane
+# needs (qemu, busybox-static, cpio, the kernel package and no cache).
+
+# The lane itself: boots, loads kvm_amd, /dev/kvm usable, exit status passes through.
+add_test(NAME svm_lane_smoke
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/linux/lane-smoke.sh
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(svm_lane_smoke PROPERTIES
+  TIMEOUT 180
+  SKIP_RETURN_CODE 77
+  LABELS "linux;svm-lane")
+
+# A static rrvm boots Debian's cloud kernel + busybox initramfs to /init and poweroff.
+add_test(NAME linux_boot_svm_lane
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/linux/boot-in-lane.sh
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(linux_boot_svm_lane PROPERTIES
+  TIMEOUT 900
+  SKIP_RETURN_CODE 77
+  LABELS "linux;svm-lane"
+  RESOURCE_LOCK svm_lane_build_static)

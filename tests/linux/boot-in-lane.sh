@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# boot-in-lane.sh: ctest linux_boot_svm_lane: a static rrvm boots Debian's cloud kernel + busybox initramfs inside the SVM lane.
+#
+# Usage: tests/linux/boot-in-lane.sh [--variant boot|rr]
+#
+# Stages (each failure names its stage):
+#   1 prerequisites   qemu-system-x86_64, cpio, busybox-static   (missing: SKIPPED, exit 77)
+#   2 fetch kernel    tools/fetch-linux.sh              (no apt/network and no cache: SKIPPED, 77)
+#   3 initramfs       tools/linux-guest.sh (tests/linux/init-boot.sh as /init)
+#   4 static rrvm     cmake -S . -B build-static -DRRVM_STATIC=ON, target rrvm
+#                     (or $RRVM_STATIC_BIN if set)
+#   5 lane            tools/svm-lane --file rrvm --file vmlinuz --file initrd --
+#                       /rrvm run --kernel /vmlinuz --initrd /initrd.img --append "..." --mem 256M
+#   6 check           "RRVM-LINUX: init reached" on the console and rrvm exit status 0
+# Environment: RRVM_LANE_TIMEOUT (seconds for the lane, default 300),
+#   RRVM_LINUX_APPEND (inner kernel command line), RRVM_TEST_LOG (where to keep the console log).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$REPO"
+VARIANT=boot
+[[ ${1:-} == --variant ]] && VARIANT=$2
+LANE_TIMEOUT=${RRVM_LANE_TIMEOUT:-300}
+APPEND=${RRVM_LINUX_APPEND:-console=ttyS0 nolapic lpj=9781808 panic=-1}
+T0=$EPOCHREALTIME
+el() { awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}'; }
+stage() { STAGE=$1; echo "=== boot-in-lane [$(el)s]: stage $1"; }
+fail() { echo "*** boot-in-lane: FAILED at stage '$STAGE': $*" >&2; exit 1; }
+skip() {
+  echo "***************************************************************" >&2
+  echo "*** SKIPPED: $*" >&2
+  echo "***************************************************************" >&2
+  exit 77
+}
+
+stage "1 prerequisites"
+command -v qemu-system-x86_64 >/dev/null 2>&1 || skip "qemu-system-x86_64 not installed (tools/install-deps.sh)"
+command -v cpio >/dev/null 2>&1 || skip "cpio not installed (tools/install-deps.sh)"
+if [[ ! -x /bin/busybox ]] || readelf -l /bin/busybox 2>/dev/null | grep -q 'program interpreter'; then
+  skip "busybox-static not installed (tools/install-deps.sh)"
+fi
+
+stage "2 fetch kernel"
+set +e
+ENVTXT=$(tools/fetch-linux.sh); rc=$?
+set -e
+[[ $rc == 69 ]] && skip "cannot fetch Debian's cloud kernel (no apt metadata/network) and none is cached"
+[[ $rc == 0 ]] || fail "tools/fetch-linux.sh exited $rc"
+eval "$ENVTXT"
+echo "kernel: $RRVM_LINUX_PACKAGE $RRVM_LINUX_PKG_VERSION ($RRVM_LINUX_VMLINUZ)"
+
+stage "3 initramfs"
+INITRD=$(tools/linux-guest.sh --variant "$VARIANT") || fail "tools/linux-guest.sh failed"
+echo "initramfs: $INITRD"
+
+stage "4 static rrvm"
+if [[ -n ${RRVM_STATIC_BIN:-} ]]; then
+  RRVM=$RRVM_STATIC_BIN
+  [[ -x $RRVM ]] || fail "RRVM_STATIC_BIN=$RRVM is not an executable"
+else
+  RRVM=$REPO/build-static/rrvm
+  # Serialise concurrent builders of build-static (other lane tests).
+  mkdir -p "$REPO/.cache"
+  exec 9>"$REPO/.cache/build-static.lock"
+  flock 9
+  BLOG=$REPO/.cache/build-static.log
+  if [[ ! -f build-static/CMakeCache.txt ]]; then
+    echo "configuring build-static/ (-DRRVM_STATIC=ON)"
+    cmake -S . -B build-static -DRRVM_STATIC=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$BLOG" 2>&1 \
+      || { tail -n 40 "$BLOG" >&2; rm -rf build-static; fail "cmake configure of build-static failed (log above)"; }
+  fi
+  # cmake --build is incremental: it rebuilds only when sources are newer than the binary.
+  cmake --build build-static --target rrvm -j "$(nproc)" >"$BLOG" 2>&1 \
+    || { tail -n 40 "$BLOG" >&2; fail "cmake --build build-static --target rrvm failed (log above)"; }
+  [[ -x $RRVM ]] || fail "build succeeded but $RRVM does not exist"
+  flock -u 9
+fi
+if readelf -l "$RRVM" 2>/dev/null | grep -q 'program interpreter'; then
+  fail "$RRVM is dynamically linked; the lane has no libc (configure with -DRRVM_STATIC=ON)"
+fi
+echo "rrvm: $RRVM ($(stat -c %s "$RRVM") bytes)"
+# Debug info only slows the lane's initramfs down: ship a stripped copy.
+LANE_RRVM=$(mktemp "${TMPDIR:-/tmp}/rrvm-lane.XXXXXX")
+trap 'rm -f "$LANE_RRVM"' EXIT
+if ! strip --strip-debug -o "$LANE_RRVM" "$RRVM" 2>/dev/null; then cp "$RRVM" "$LANE_RRVM"; fi
+chmod 0755 "$LANE_RRVM"
+
+stage "5 lane"
+LOG=${RRVM_TEST_LOG:-$(mktemp "${TMPDIR:-/tmp}/boot-in-lane.XXXXXX.log")}
+CMD="/rrvm run --kernel /vmlinuz --initrd /initrd.img --append \"$APPEND\" --mem 256M"
+echo "lane command: $CMD"
+set +e
+tools/svm-lane --timeout "$LANE_TIMEOUT" \
+    --file "$LANE_RRVM:/rrvm" --file "$RRVM_LINUX_VMLINUZ:/vmlinuz" --file "$INITRD:/initrd.img" \
+    -- "$CMD" 2>&1 | tee "$LOG"
+rc=${PIPESTATUS[0]}
+set -e
+echo "=== boot-in-lane [$(el)s]: lane exited $rc (console log: $LOG)"
+
+stage "6 check"
+[[ $rc == 125 ]] && fail "the SVM lane itself failed (see 'svm-lane: LANE FAILED' above)"
+grep -q 'RRVM-LINUX: init reached' "$LOG" \
+  || fail "no 'RRVM-LINUX: init reached' token: the inner Linux never ran /init (rrvm exit $rc)"
+if [[ $VARIANT == boot ]]; then
+  [[ $rc == 0 ]] || fail "rrvm run exited $rc (expected 0 after the guest's poweroff)"
+fi
+echo "=== boot-in-lane [$(el)s]: PASSED"
+[[ -z ${RRVM_TEST_LOG:-} ]] && rm -f "$LOG"
+exit 0
