@@ -16,11 +16,26 @@
 
 #define KICK_SIGNAL VCPU_KICK_SIGNAL
 
-/* The only process-wide state: which stop signal arrived (async-signal-safe). */
+/* Signal handlers reach the vCPU through thread-locals (async-signal-safe):
+ * a kick sets run->immediate_exit, so KVM_RUN returns at once whether the
+ * signal lands inside it or just before entry, and wakes a halt wait. */
+static __thread struct kvm_run *tls_run;
+static __thread int tls_wake_fd = -1;
+/* Which stop signal arrived: the only process-wide state. */
 static volatile sig_atomic_t stop_signal;
 
-static void on_kick(int sig) { (void)sig; }
-static void on_stop_signal(int sig) { stop_signal = sig; }
+static void kick_self(void)
+{
+	if (tls_run)
+		tls_run->immediate_exit = 1;
+	if (tls_wake_fd >= 0) {
+		uint64_t one = 1;
+		if (write(tls_wake_fd, &one, sizeof(one)) < 0) { /* already signalled */ }
+	}
+}
+
+static void on_kick(int sig) { (void)sig; kick_self(); }
+static void on_stop_signal(int sig) { stop_signal = sig; kick_self(); }
 
 static int setup_signals(struct vm *vm)
 {
@@ -30,29 +45,15 @@ static int setup_signals(struct vm *vm)
 	sa.sa_handler = on_stop_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	tls_run = vm->run;
+	tls_wake_fd = vm->wake_fd;
 
-	/* Block kick and stop signals in this thread; KVM_RUN and the halt wait
-	 * unblock them atomically, so a signal sent just before entry still
-	 * makes KVM_RUN return at once instead of being lost. */
-	sigset_t block;
-	sigemptyset(&block);
-	sigaddset(&block, KICK_SIGNAL);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, NULL);
-
-	sigset_t run_mask;
-	pthread_sigmask(SIG_BLOCK, NULL, &run_mask);
-	sigdelset(&run_mask, KICK_SIGNAL);
-	sigdelset(&run_mask, SIGINT);
-	sigdelset(&run_mask, SIGTERM);
-	struct {
-		struct kvm_signal_mask hdr;
-		uint8_t set[8];
-	} km = { .hdr.len = 8 };
-	memcpy(km.set, &run_mask, 8);
-	if (ioctl(vm->vcpu_fd, KVM_SET_SIGNAL_MASK, &km) < 0)
-		return -errno;
+	sigset_t unblock;
+	sigemptyset(&unblock);
+	sigaddset(&unblock, KICK_SIGNAL);
+	sigaddset(&unblock, SIGINT);
+	sigaddset(&unblock, SIGTERM);
+	pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
 
 	vm->vcpu_thread = pthread_self();
 	struct sigevent sev = {
@@ -74,6 +75,8 @@ static int setup_signals(struct vm *vm)
 
 static void teardown_signals(struct vm *vm)
 {
+	tls_run = NULL;
+	tls_wake_fd = -1;
 	if (vm->kick_timer) {
 		timer_delete(*(timer_t *)vm->kick_timer);
 		free(vm->kick_timer);
@@ -183,10 +186,6 @@ static void handle_hlt(struct vm *vm)
 		vm__request_stop(vm, VM_STOP_POWEROFF, 0, "guest halted with interrupts disabled (poweroff)");
 		return;
 	}
-	sigset_t waitmask;
-	pthread_sigmask(SIG_BLOCK, NULL, &waitmask);
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGTERM);
 	for (;;) {
 		poll_devices(vm);
 		if ((vm->pic && pic__has_intr(vm->pic)) || vm->stop != VM_STOP_NONE ||
@@ -212,7 +211,7 @@ static void handle_hlt(struct vm *vm)
 			tsp = &ts;
 		}
 		struct pollfd pfd = { .fd = vm->wake_fd, .events = POLLIN };
-		if (ppoll(&pfd, 1, tsp, &waitmask) > 0) {
+		if (ppoll(&pfd, 1, tsp, NULL) > 0) {
 			uint64_t v;
 			if (read(vm->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				return;
@@ -314,7 +313,9 @@ int vm__run(struct vm *vm)
 			break;
 		}
 		arm_kick(vm);
-		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+		int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		vm->run->immediate_exit = 0;
+		if (r < 0) {
 			if (errno != EINTR && errno != EAGAIN) {
 				rc = -errno;
 				vm__request_stop(vm, VM_STOP_ERROR, rc, "KVM_RUN failed: %s", strerror(errno));
