@@ -53,20 +53,24 @@ static size_t read_insn(struct vm *vm, const struct kvm_regs *regs, const struct
 	return n;
 }
 
-static void disassemble(const uint8_t *code, size_t len, uint64_t addr, bool long_mode, bool db,
-			char *out, size_t outlen)
+/* Decodes one instruction; returns its length (0 when undecodable). */
+static size_t disassemble(const uint8_t *code, size_t len, uint64_t addr, bool long_mode, bool db,
+			  char *out, size_t outlen)
 {
+	size_t size = 0;
 	csh h;
 	cs_mode mode = long_mode ? CS_MODE_64 : db ? CS_MODE_32 : CS_MODE_16;
 	snprintf(out, outlen, "undecodable");
 	if (cs_open(CS_ARCH_X86, mode, &h) != CS_ERR_OK)
-		return;
+		return 0;
 	cs_insn *insn;
 	if (cs_disasm(h, code, len, addr, 1, &insn) == 1) {
 		snprintf(out, outlen, "%s%s%s", insn[0].mnemonic, insn[0].op_str[0] ? " " : "", insn[0].op_str);
+		size = insn[0].size;
 		cs_free(insn, 1);
 	}
 	cs_close(&h);
+	return size;
 }
 
 void vcpu__describe_internal_error(struct vm *vm)
@@ -82,8 +86,10 @@ void vcpu__describe_internal_error(struct vm *vm)
 	uint8_t code[15];
 	size_t n = read_insn(vm, &regs, &sregs, code);
 	char text[96], bytes[64] = "";
-	disassemble(code, n, regs.rip, sregs.cs.l, sregs.cs.db, text, sizeof(text));
-	for (size_t i = 0, o = 0; i < n && i < 8 && o + 4 < sizeof(bytes); i++)
+	size_t len = disassemble(code, n, regs.rip, sregs.cs.l, sregs.cs.db, text, sizeof(text));
+	if (len == 0)
+		len = n < 8 ? n : 8;
+	for (size_t i = 0, o = 0; i < len && o + 4 < sizeof(bytes); i++)
 		o += (size_t)snprintf(bytes + o, sizeof(bytes) - o, "%s%02x", i ? " " : "", code[i]);
 	unsigned cpl = sregs.cs.selector & 3;
 	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
