@@ -85,7 +85,7 @@ void vcpu__describe_internal_error(struct vm *vm)
 	}
 	uint8_t code[15];
 	size_t n = read_insn(vm, &regs, &sregs, code);
-	char text[96], bytes[64] = "";
+	char text[192], bytes[64] = "";
 	size_t len = disassemble(code, n, regs.rip, sregs.cs.l, sregs.cs.db, text, sizeof(text));
 	if (len == 0)
 		len = n < 8 ? n : 8;
