@@ -23,9 +23,16 @@ expect 1 "missing.elf.*(No such file|not found|cannot open)" run --kernel "$tmp/
 expect 1 "empty" run --kernel "$tmp/empty"
 head -c 100 "$TESTKERNEL" >"$tmp/trunc100"
 expect 1 "trunc100" run --kernel "$tmp/trunc100"
-size=$(stat -c %s "$TESTKERNEL")
-head -c $((size / 2)) "$TESTKERNEL" >"$tmp/trunchalf"
-expect 1 "trunchalf" run --kernel "$tmp/trunchalf"
+# Cut in the middle of the last loadable segment's file data.
+cut=$(python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+phoff, = struct.unpack_from("<Q", d, 0x20); phnum, = struct.unpack_from("<H", d, 0x38)
+loads = [struct.unpack_from("<IIQQQQQQ", d, phoff + 56 * i) for i in range(phnum)]
+last = max((p for p in loads if p[0] == 1 and p[5] > 0), key=lambda p: p[2])
+print(last[2] + last[5] // 2)' "$TESTKERNEL")
+head -c "$cut" "$TESTKERNEL" >"$tmp/trunchalf"
+expect 1 "trunchalf.*(truncated|past the end|beyond)" run --kernel "$tmp/trunchalf"
 printf 'this is not a kernel, just text\n%.0s' $(seq 1 200) >"$tmp/text"
 expect 1 "text.*not an ELF64 kernel or a Linux bzImage" run --kernel "$tmp/text"
 # A bzImage whose payload uses a compression nobody supports.
