@@ -1,0 +1,5 @@
+# unit_devices.cmake — unit tests for the legacy PC devices (PIC, PIT, RTC, UART, i8042, debug-exit).
+add_executable(test_devices ${CMAKE_SOURCE_DIR}/tests/unit/test_devices.c)
+target_link_libraries(test_devices PRIVATE rrvmcore)
+add_test(NAME unit_devices COMMAND test_devices)
+set_tests_properties(unit_devices PROPERTIES TIMEOUT 30 LABELS "unit")
