@@ -330,7 +330,16 @@ int pit__create(struct vm *vm, struct rrvm_err *err)
 	if (!p)
 		return err__set(err, -ENOMEM, "pit: out of memory");
 	p->vm = vm;
-	p->s.ch[0].gate = p->s.ch[1].gate = 1;
+	/* As a PC BIOS leaves it (and QEMU resets it): every counter in mode 3
+	 * with count 65536, loaded, so software polling the read-back status
+	 * never sees NULL COUNT forever (Linux's early KASLR entropy does). */
+	for (int i = 0; i < 3; i++) {
+		struct pit_channel *c = &p->s.ch[i];
+		c->gate = i != 2;
+		c->mode = 3;
+		c->access = 3;
+		load_count(c, 0, 0);
+	}
 	struct device dev = { .name = "pit", .state = p, .poll = pit_poll, .destroy = free };
 	int rc = vm__add_device(vm, &dev);
 	if (rc) {
