@@ -8,8 +8,8 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config    # compiler, build system
-  liblz4-dev lz4 zlib1g-dev           # trace compression (+ lz4 CLI for initramfs)
-  libcapstone-dev libncurses-dev      # TUI: disassembler, curses
+  liblz4-dev lz4 zlib1g-dev liblzma-dev  # trace compression; gzip/xz bzImage payloads
+  libcapstone-dev libncurses-dev      # disassembler (diagnostics, RDTSC rewriting, TUI), curses
   gdb tmux python3                    # gdb stub and TUI tests
   busybox-static cpio                 # initramfs for the lane and the Linux guests
   qemu-system-x86 qemu-utils          # the SVM lane (QEMU TCG + emulated SVM), qcow2 tools for benchmarks
