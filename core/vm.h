@@ -97,6 +97,15 @@ struct vm {
 	int stop_code;
 	char stop_msg[512];
 
+	/* The last rewritten RDTSC/RDTSCP site the guest executed (core/tsc_port.c):
+	 * the recorder logs it with the exit, the replayer restores RDX/RCX from it. */
+	struct {
+		bool valid;
+		uint64_t rip, value;
+		uint32_t aux;
+		bool rdtscp;
+	} rdtsc_last;
+
 	/* Statistics. */
 	uint64_t exits;             /* guest-caused exits (the event clock) */
 	uint64_t exits_by_reason[64];
