@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "core/cmds.h"
+#include "core/fingerprint.h"
 #include "core/vcpu.h"
+#include <sys/ioctl.h>
 
 const char run_opts_help[] =
 	"  --kernel PATH       kernel: the built-in test kernel ELF, a Linux vmlinux or bzImage\n"
@@ -125,11 +127,25 @@ int run__report_stop(const struct vm *vm)
 	return status;
 }
 
-static double now_s(void)
+double run__now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void run__print_final_state(struct vm *vm)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0 || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return;
+	uint64_t h = fp__hash(1, &regs, sizeof(regs));
+	uint64_t cr[4] = { sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4 };
+	h = fp__hash(h, cr, sizeof(cr));
+	fprintf(stderr, "rrvm: final state: event %llu, rip 0x%llx, registers %016llx, memory %016llx\n",
+		(unsigned long long)vm->exits, (unsigned long long)regs.rip, (unsigned long long)h,
+		(unsigned long long)fp__memory(vm));
 }
 
 int cmd_run(int argc, char **argv)
@@ -145,7 +161,7 @@ int cmd_run(int argc, char **argv)
 
 	struct rrvm_err err = { "" };
 	struct vm *vm;
-	double t0 = now_s();
+	double t0 = run__now_s();
 	if (vm__create(&vm, &o.cfg, &err)) {
 		fprintf(stderr, "rrvm: %s\n", err.msg);
 		return RRVM_EXIT_ERROR;
@@ -163,7 +179,7 @@ int cmd_run(int argc, char **argv)
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	if (o.stats)
-		vcpu__print_stats(vm, stderr, now_s() - t0);
+		vcpu__print_stats(vm, stderr, run__now_s() - t0);
 	int status = run__report_stop(vm);
 	vm__destroy(vm);
 	return status;

@@ -22,6 +22,13 @@ int run_opts__parse(struct run_opts *o, int argc, char **argv, const char *cmd);
 /* The help text for those options. */
 extern const char run_opts_help[];
 
+/* Prints "rrvm: final state: event N, rip R, registers H, memory M" — equal
+ * lines from a recording and its replay mean the same end state. */
+void run__print_final_state(struct vm *vm);
+
+/* Seconds on CLOCK_MONOTONIC (for wall-time statistics). */
+double run__now_s(void);
+
 /* Prints the one-line explanation of how the VM stopped and returns the
  * process exit status. */
 int run__report_stop(const struct vm *vm);

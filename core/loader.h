@@ -21,6 +21,16 @@ struct loaded_segment {
 	uint32_t flags;       /* ELF PF_X/PF_W/PF_R */
 };
 
+#define LOADER_MAX_TSC_SITES 512
+
+/* One rewritten RDTSC/RDTSCP instruction in guest RAM and what it was. */
+struct tsc_site {
+	uint64_t gpa;
+	uint8_t len;          /* instruction length: 2 (rdtsc), 3 (rdtscp), more with prefixes */
+	uint8_t rdtscp;       /* 0 rdtsc, 1 rdtscp */
+	uint8_t orig[6];      /* the original bytes */
+};
+
 struct load_info {
 	enum kernel_kind kind;
 	struct x86_entry entry;
@@ -28,6 +38,12 @@ struct load_info {
 	int nr_segs;
 	uint64_t initrd_gpa, initrd_size;
 	char compression[16];  /* bzImage payload: "lz4", "gzip", ... or "" */
+	uint32_t rdtsc_sites, rdtscp_sites;  /* Linux: RDTSC/RDTSCP instructions rewritten to exit */
+	/* The rewrite (core/rdtsc.h): 1 once the kernel's section table was
+	 * swept; the first LOADER_MAX_TSC_SITES sites with the bytes they replaced. */
+	uint8_t tsc_scanned;
+	uint32_t tsc_nr_listed;
+	struct tsc_site tsc_site[LOADER_MAX_TSC_SITES];
 };
 
 struct boot_config {

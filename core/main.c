@@ -14,6 +14,9 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{ "run", cmd_run, "boot a kernel (the built-in test kernel, a vmlinux or a bzImage) as a live VM" },
+	{ "record", cmd_record, "run a VM and record everything nondeterministic into a trace" },
+	{ "replay", cmd_replay, "re-execute a trace exactly, stopping at the first divergence" },
+	{ "trace", cmd_trace, "show a trace: header and statistics, events, console text" },
 	{ "cpuid", cpu__cmd, "print the CPUID table of a CPU profile" },
 	{ "doctor", doctor__cmd, "probe what this host's KVM can do and what rrvm will do about it" },
 };
@@ -29,7 +32,7 @@ static void usage(FILE *f)
 	fprintf(f, "\nexit status of commands that run a guest:\n"
 		   "  0 guest powered off   1 monitor error   2 usage error   3 guest panic\n"
 		   "  4 guest triple fault  5 guest reset     6 guest code this host's KVM cannot run\n"
-		   "  7 guest idle forever  8 interrupted\n");
+		   "  7 guest idle forever  8 interrupted     9 replay diverged\n");
 }
 
 int main(int argc, char **argv)

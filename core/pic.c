@@ -108,6 +108,19 @@ bool pic__has_intr(const struct pic *pic)
 	return pic && chip_get_irq(&pic->s, 0) >= 0;
 }
 
+int pic__peek_vector(const struct pic *pic)
+{
+	const struct pic_state *s = &pic->s;
+	int irq = chip_get_irq(s, 0);
+	if (irq < 0)
+		return s->chip[0].vector_base + 7;
+	if (irq == 2 && !s->chip[0].single) {
+		int irq2 = chip_get_irq(s, 1);
+		return s->chip[1].vector_base + (irq2 < 0 ? 7 : irq2);
+	}
+	return s->chip[0].vector_base + irq;
+}
+
 int pic__ack(struct pic *pic)
 {
 	struct pic_state *s = &pic->s;

@@ -18,6 +18,9 @@ void pic__set_irq(struct pic *pic, unsigned irq, int level);
 /* True when an unmasked, unserviced request should interrupt the CPU. */
 bool pic__has_intr(const struct pic *pic);
 
+/* The vector pic__ack would return now, without acknowledging anything. */
+int pic__peek_vector(const struct pic *pic);
+
 /* The CPU's interrupt acknowledge: returns the vector to inject and moves
  * the request to in-service (spurious IRQ7/IRQ15 vectors when none). */
 int pic__ack(struct pic *pic);

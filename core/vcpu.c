@@ -36,23 +36,6 @@ const char *vcpu__exit_name(uint32_t reason)
 	return "unknown";
 }
 
-/* Reads up to 15 instruction bytes at the vCPU's RIP through its page
- * tables; returns how many could be read. */
-static size_t read_insn(struct vm *vm, const struct kvm_regs *regs, const struct kvm_sregs *sregs,
-			uint8_t *buf)
-{
-	uint64_t rip = regs->rip + (sregs->cs.l ? 0 : sregs->cs.base);
-	size_t n = 0;
-	while (n < 15) {
-		uint64_t gpa;
-		if (x86__gva_to_gpa(&vm->mem, sregs->cr0, sregs->cr3, sregs->cr4, sregs->efer, rip + n, &gpa) ||
-		    mem__read(&vm->mem, gpa, &buf[n], 1))
-			break;
-		n++;
-	}
-	return n;
-}
-
 /* Decodes one instruction; returns its length (0 when undecodable). */
 static size_t disassemble(const uint8_t *code, size_t len, uint64_t addr, bool long_mode, bool db,
 			  char *out, size_t outlen)
@@ -84,7 +67,7 @@ void vcpu__describe_internal_error(struct vm *vm)
 		return;
 	}
 	uint8_t code[15];
-	size_t n = read_insn(vm, &regs, &sregs, code);
+	size_t n = x86__read_virt(&vm->mem, &sregs, regs.rip, code, sizeof(code));
 	char text[192], bytes[64] = "";
 	size_t len = disassemble(code, n, regs.rip, sregs.cs.l, sregs.cs.db, text, sizeof(text));
 	if (len == 0)

@@ -13,8 +13,12 @@
 
 #include "core/pic.h"
 #include "core/vcpu.h"
+#include "record/recorder.h"
+#include "replay/replayer.h"
 
 #define KICK_SIGNAL VCPU_KICK_SIGNAL
+/* After a deferred injection, kick again this much later (guest ns). */
+#define DEFER_RETRY_NS 500000ull
 
 /* Signal handlers reach the vCPU through thread-locals (async-signal-safe):
  * a kick sets run->immediate_exit, so KVM_RUN returns at once whether the
@@ -91,6 +95,13 @@ static void arm_kick(struct vm *vm)
 	if (vm->cfg.clock != CLOCK_REAL || !vm->kick_timer)
 		return;
 	struct itimerspec its = { 0 };
+	if (vm->deferred) {
+		/* Try again soon: the next kick may land where replay can stop. */
+		uint64_t retry = vm__now_ns(vm) + DEFER_RETRY_NS;
+		if (retry < vm->next_deadline_ns)
+			vm->next_deadline_ns = retry;
+		vm->deferred = false;
+	}
 	if (vm->next_deadline_ns != UINT64_MAX) {
 		uint64_t abs = vm->start_mono_ns + vm->next_deadline_ns;
 		its.it_value.tv_sec = (time_t)(abs / 1000000000ull);
@@ -118,21 +129,37 @@ static void poll_devices(struct vm *vm)
 }
 
 /* Injects the PIC's highest request when the guest can take it now, or asks
- * KVM for an exit as soon as it can (interrupt window). */
+ * KVM for an exit as soon as it can (interrupt window). While recording, an
+ * injection after a kick needs a landmark replay can reach; without one it
+ * is deferred, and the window request is only ever changed at guest-caused
+ * exits, so replay can mirror it from the recorded exits alone. */
 static int prepare_injection(struct vm *vm)
 {
 	struct kvm_run *run = vm->run;
+	bool at_exit = vm->last_exit_guest;
 	if (!vm->pic || !pic__has_intr(vm->pic)) {
-		run->request_interrupt_window = 0;
+		if (at_exit)
+			run->request_interrupt_window = 0;
 		return 0;
 	}
 	if (run->ready_for_interrupt_injection && run->if_flag) {
-		struct kvm_interrupt irq = { .irq = (uint32_t)pic__ack(vm->pic) };
+		if (vm->rec && !at_exit) {
+			/* Peek the vector without acknowledging it. */
+			if (!recorder__kick_point(vm->rec, vm, (uint32_t)pic__peek_vector(vm->pic))) {
+				vm->deferred = true;
+				return 0;
+			}
+		}
+		uint32_t vector = (uint32_t)pic__ack(vm->pic);
+		struct kvm_interrupt irq = { .irq = vector };
 		if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
 			return -errno;
+		if (vm->rec && at_exit)
+			recorder__irq(vm->rec, vm, vector);
 		vm->irqs_injected++;
-		run->request_interrupt_window = 0;
-	} else {
+		if (at_exit)
+			run->request_interrupt_window = 0;
+	} else if (at_exit) {
 		run->request_interrupt_window = 1;
 	}
 	return 0;
@@ -242,25 +269,38 @@ static bool dispatch(struct vm *vm)
 	uint32_t reason = run->exit_reason;
 	if (reason < 64)
 		vm->exits_by_reason[reason]++;
+	/* Replay needs no device models: the replayer answers from the trace. */
+	bool live = !vm->rep;
 	switch (reason) {
 	case KVM_EXIT_IO:
-		handle_pio(vm);
+		if (live)
+			handle_pio(vm);
 		return true;
 	case KVM_EXIT_MMIO:
-		handle_mmio(vm);
+		if (live)
+			handle_mmio(vm);
 		return true;
 	case KVM_EXIT_HLT:
-		handle_hlt(vm);
+		if (live)
+			handle_hlt(vm);
 		return true;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		return true;
 	case KVM_EXIT_X86_RDMSR:
 	case KVM_EXIT_X86_WRMSR:
 		vm->msr_exits++;
-		cpu__handle_msr(vm, run);
+		if (live)
+			cpu__handle_msr(vm, run);
 		return true;
 	case KVM_EXIT_INTR:
 		vm->kicks++;
+		return false;
+	case KVM_EXIT_DEBUG:
+		if (vm->rep) {
+			replayer__debug(vm->rep, vm);
+			return false;
+		}
+		handle_unknown(vm, reason);
 		return false;
 	case KVM_EXIT_SHUTDOWN:
 		handle_shutdown(vm);
@@ -292,7 +332,7 @@ int vm__run(struct vm *vm)
 		vm__request_stop(vm, VM_STOP_ERROR, rc, "cannot set up vCPU signals: %s", strerror(-rc));
 		return rc;
 	}
-	rc = vcpu__start_input(vm);
+	rc = vm->rep ? 0 : vcpu__start_input(vm);
 	if (rc) {
 		vm__request_stop(vm, VM_STOP_ERROR, rc, "cannot start console input: %s", strerror(-rc));
 		goto out;
@@ -308,7 +348,14 @@ int vm__run(struct vm *vm)
 						 "quit requested from the console (Ctrl-A x)");
 			break;
 		}
-		if ((rc = prepare_injection(vm))) {
+		/* Injection: from the trace when replaying, from the PIC otherwise. */
+		if (vm->rep)
+			replayer__before_run(vm->rep, vm);
+		else
+			rc = prepare_injection(vm);
+		if (vm->stop != VM_STOP_NONE)
+			break;
+		if (rc) {
 			vm__request_stop(vm, VM_STOP_ERROR, rc, "KVM_INTERRUPT failed: %s", strerror(-rc));
 			break;
 		}
@@ -323,8 +370,13 @@ int vm__run(struct vm *vm)
 			}
 			vm->run->exit_reason = KVM_EXIT_INTR;
 		}
-		if (dispatch(vm)) {
+		vm->last_exit_guest = dispatch(vm);
+		if (vm->last_exit_guest) {
 			vm->exits++;
+			if (vm->rep)
+				replayer__exit(vm->rep, vm);
+			else if (vm->rec)
+				recorder__exit(vm->rec, vm);
 			if (vm->cfg.clock == CLOCK_VIRTUAL)
 				vm->virt_ns += vm->cfg.quantum_ns;
 		}

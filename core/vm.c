@@ -17,6 +17,7 @@
 #include "core/pic.h"
 #include "core/platform.h"
 #include "core/x86.h"
+#include "record/recorder.h"
 
 #define VM_MIN_MEM (16ull << 20)
 /* Fixed guest epoch for --clock=virtual: 2026-01-01T00:00:00Z. */
@@ -109,9 +110,16 @@ static int create_vcpu(struct vm *vm, struct rrvm_err *err)
 		vm->run = NULL;
 		return err__set(err, -errno, "cannot map the vCPU run area: %s", strerror(errno));
 	}
-	rc = cpu__build_cpuid(vm->kvm_fd, vm->cfg.cpu_profile, &vm->cpuid, err);
-	if (rc)
+	if (vm->cfg.cpuid) {
+		size_t sz = sizeof(*vm->cpuid) + vm->cfg.cpuid->nent * sizeof(vm->cpuid->entries[0]);
+		vm->cpuid = malloc(sz);
+		if (!vm->cpuid)
+			return err__set(err, -ENOMEM, "out of memory");
+		memcpy(vm->cpuid, vm->cfg.cpuid, sz);
+		vm->cfg.cpuid = NULL;
+	} else if ((rc = cpu__build_cpuid(vm->kvm_fd, vm->cfg.cpu_profile, &vm->cpuid, err))) {
 		return rc;
+	}
 	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, vm->cpuid) < 0)
 		return err__set(err, -errno, "KVM_SET_CPUID2 (profile %s): %s", vm->cfg.cpu_profile, strerror(errno));
 	cpu__msr_init(&vm->msr);
@@ -155,13 +163,14 @@ int vm__create(struct vm **out, const struct vm_config *cfg, struct rrvm_err *er
 	pthread_mutex_init(&vm->input_lock, NULL);
 	vm->vcpu_thread = pthread_self();
 	vm->wallclock_base = cfg->clock == CLOCK_VIRTUAL ? VM_VIRTUAL_EPOCH : (int64_t)time(NULL);
+	vm->last_exit_guest = true; /* power-on is event 0 */
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->wake_fd < 0) {
 		rc = err__set(err, -errno, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	if ((rc = kvm_open(vm, err)) || (rc = map_memory(vm, err)) || (rc = create_vcpu(vm, err)) ||
-	    (rc = platform__create(vm, err)) || (rc = load_kernel(vm, err)))
+	    (!cfg->replay && (rc = platform__create(vm, err))) || (rc = load_kernel(vm, err)))
 		goto fail;
 	vm->start_mono_ns = mono_ns();
 	*out = vm;
@@ -204,6 +213,8 @@ int vm__exit_status(const struct vm *vm)
 	case VM_STOP_HOST_LIMIT:   return RRVM_EXIT_HOST_LIMIT;
 	case VM_STOP_IDLE:         return RRVM_EXIT_IDLE;
 	case VM_STOP_INTERRUPTED:  return RRVM_EXIT_INTERRUPTED;
+	case VM_STOP_DIVERGED:     return RRVM_EXIT_DIVERGED;
+	case VM_STOP_REPLAYED:     return vm->stop_code;
 	case VM_STOP_NONE:
 	case VM_STOP_ERROR:
 	default:                   return RRVM_EXIT_ERROR;
@@ -246,6 +257,8 @@ int64_t vm__wallclock_base(const struct vm *vm)
 
 void vm__console_write(struct vm *vm, const uint8_t *buf, size_t len)
 {
+	if (vm->rec)
+		recorder__console(vm->rec, vm, buf, len);
 	int fd = vm->cfg.console_out_fd;
 	while (len > 0 && fd >= 0) {
 		ssize_t n = write(fd, buf, len);

@@ -27,6 +27,9 @@ enum vm_stop {
 	VM_STOP_HOST_LIMIT,   /* this host's KVM cannot run the guest's code     -> 6 */
 	VM_STOP_IDLE,         /* halted with nothing left that could wake it     -> 7 */
 	VM_STOP_INTERRUPTED,  /* the user interrupted the monitor (SIGINT/TERM)  -> 8 */
+	VM_STOP_DIVERGED,     /* replay: the guest did not do what was recorded  -> 9 */
+	VM_STOP_REPLAYED,     /* replay: reached the end of the trace or --to; the
+			       * status is the recorded one (stop_code)          */
 };
 
 #define RRVM_EXIT_OK          0
@@ -38,6 +41,7 @@ enum vm_stop {
 #define RRVM_EXIT_HOST_LIMIT  6
 #define RRVM_EXIT_IDLE        7
 #define RRVM_EXIT_INTERRUPTED 8
+#define RRVM_EXIT_DIVERGED    9
 
 struct vm_config {
 	uint64_t mem_size;          /* bytes */
@@ -49,9 +53,13 @@ struct vm_config {
 	uint64_t quantum_ns;        /* virtual clock: guest ns per guest-caused exit */
 	int console_out_fd;         /* where guest serial output goes (stdout) */
 	int console_in_fd;          /* guest serial input, -1 for none */
+	bool replay;                /* no devices: every input comes from a trace */
+	const struct kvm_cpuid2 *cpuid; /* exact CPUID table (replay), instead of the profile */
 };
 
 struct pic;
+struct recorder;
+struct replayer;
 
 #define VM_CONSOLE_IN_SIZE 4096
 
@@ -69,6 +77,10 @@ struct vm {
 	struct device devices[DEV_MAX_DEVICES];
 	int nr_devices;
 	struct pic *pic;            /* the interrupt controller the loop injects from */
+	struct recorder *rec;       /* set while recording */
+	struct replayer *rep;       /* set while replaying */
+	bool last_exit_guest;       /* the latest KVM_RUN ended in a guest-caused exit */
+	bool deferred;              /* an injection at a kick was deferred: retry soon */
 
 	/* Guest clock (DESIGN.md contract 6). */
 	uint64_t virt_ns;           /* CLOCK_VIRTUAL: advanced by the loop */

@@ -127,3 +127,42 @@ int x86__gva_to_gpa(const struct guest_mem *m, uint64_t cr0, uint64_t cr3, uint6
 	}
 	return -EFAULT;
 }
+
+size_t x86__read_virt(const struct guest_mem *m, const struct kvm_sregs *sregs, uint64_t gva,
+		      void *buf, size_t len)
+{
+	uint8_t *out = buf;
+	if (!sregs->cs.l)
+		gva += sregs->cs.base;
+	size_t n = 0;
+	while (n < len) {
+		uint64_t gpa;
+		if (x86__gva_to_gpa(m, sregs->cr0, sregs->cr3, sregs->cr4, sregs->efer, gva + n, &gpa))
+			break;
+		/* Copy up to the end of this page in one go. */
+		size_t chunk = 4096 - ((gva + n) & 0xfff);
+		if (chunk > len - n)
+			chunk = len - n;
+		if (mem__read(m, gpa, out + n, chunk))
+			break;
+		n += chunk;
+	}
+	return n;
+}
+
+int x86__is_rep_string(const uint8_t *code, size_t len)
+{
+	int rep = 0;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t b = code[i];
+		if (b == 0xf2 || b == 0xf3) {
+			rep = 1;
+		} else if (b == 0x66 || b == 0x67 || b == 0xf0 || b == 0x2e || b == 0x36 || b == 0x3e ||
+			   b == 0x26 || b == 0x64 || b == 0x65 || (b >= 0x40 && b <= 0x4f)) {
+			continue;
+		} else {
+			return rep && ((b >= 0xa4 && b <= 0xa7) || (b >= 0xaa && b <= 0xaf) || (b >= 0x6c && b <= 0x6f));
+		}
+	}
+	return 0;
+}

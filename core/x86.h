@@ -2,7 +2,9 @@
 #ifndef RRVM_X86_H
 #define RRVM_X86_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <linux/kvm.h>
 #include "core/mem.h"
 
 /* Fixed low-memory layout the monitor writes before the first instruction.
@@ -64,5 +66,14 @@ int x86__set_long_mode(int vcpu_fd, const struct x86_entry *e);
  * (none, 4-level, 5-level). 0 and *gpa, or -EFAULT when not mapped. */
 int x86__gva_to_gpa(const struct guest_mem *m, uint64_t cr0, uint64_t cr3, uint64_t cr4,
 		    uint64_t efer, uint64_t gva, uint64_t *gpa);
+
+/* Copies up to len bytes at guest-virtual gva (translated with the paging
+ * state in sregs; segment base added outside 64-bit mode) into buf; returns
+ * how many bytes were readable before the first unmapped one. */
+size_t x86__read_virt(const struct guest_mem *m, const struct kvm_sregs *sregs, uint64_t gva,
+		      void *buf, size_t len);
+
+/* True when the instruction bytes start a REP/REPNE string instruction. */
+int x86__is_rep_string(const uint8_t *code, size_t len);
 
 #endif

@@ -1,0 +1,68 @@
+/* fingerprint.c — landmark fingerprints and whole-memory hashes. */
+#include "core/fingerprint.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "core/vm.h"
+#include "core/x86.h"
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v * 0x9e3779b97f4a7c15ull;
+	h = (h << 27 | h >> 37) * 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 31);
+}
+
+uint64_t fp__hash(uint64_t seed, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t h = mix(seed, len);
+	while (len >= 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		h = mix(h, v);
+		p += 8;
+		len -= 8;
+	}
+	uint64_t tail = 0;
+	memcpy(&tail, p, len);
+	return mix(h, tail ^ ((uint64_t)len << 56));
+}
+
+int fp__compute(struct vm *vm, uint64_t *fp)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0 || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0 ||
+	    ioctl(vm->vcpu_fd, KVM_GET_FPU, &fpu) < 0)
+		return -errno;
+	/* RF and TF belong to the debugger's stepping, not to the guest's state. */
+	regs.rflags &= ~((1ull << 16) | X86_RFLAGS_TF);
+	uint64_t h = fp__hash(0x72727666, &regs, sizeof(regs));
+	uint64_t cr[4] = { sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer };
+	h = fp__hash(h, cr, sizeof(cr));
+	h = fp__hash(h, fpu.fpr, sizeof(fpu.fpr));
+	h = fp__hash(h, fpu.xmm, sizeof(fpu.xmm));
+	uint64_t fpc[3] = { fpu.fcw, fpu.fsw, fpu.mxcsr };
+	h = fp__hash(h, fpc, sizeof(fpc));
+	uint64_t gpa;
+	if (!x86__gva_to_gpa(&vm->mem, sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer,
+			     regs.rsp & ~0xfffull, &gpa)) {
+		const void *page = mem__ptr(&vm->mem, gpa, 4096);
+		if (page)
+			h = fp__hash(h, page, 4096);
+	}
+	*fp = h;
+	return 0;
+}
+
+uint64_t fp__memory(const struct vm *vm)
+{
+	uint64_t h = 0x6d656d;
+	for (int i = 0; i < vm->mem.nr_regions; i++)
+		h = fp__hash(h, vm->mem.region[i].host, vm->mem.region[i].size);
+	return h;
+}

@@ -1,0 +1,350 @@
+/* recorder.c — the recorder: trace header from the VM, one record per guest-caused exit, injections, landmarks. */
+#include "record/recorder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/doctor.h"
+#include "core/fingerprint.h"
+#include "core/vm.h"
+#include "core/x86.h"
+#include "record/sha256.h"
+#include "record/trace.h"
+
+#define FLUSH_INTERVAL_NS 1000000000ull   /* seal a chunk at least once a second (SIGKILL safety) */
+
+struct recorder {
+	struct trace_writer *w;
+	bool failed;                 /* a write failed: the VM was stopped, stop logging */
+	uint64_t last_flush_ns;
+	uint32_t since_clock_check;
+	uint64_t landmarks, deferrals;
+	enum doctor_bp_method bp[2]; /* how replay can stop in CPL0 / CPL3 on this host */
+};
+
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void append(struct recorder *r, struct vm *vm, const struct trace_event *ev)
+{
+	if (r->failed)
+		return;
+	int rc = trace_writer__append(r->w, ev);
+	if (rc == 0)
+		return;
+	r->failed = true;
+	const char *msg = trace_writer__error(r->w);
+	vm__request_stop(vm, VM_STOP_ERROR, rc, "recording stopped: %s",
+			 msg && *msg ? msg : strerror(-rc));
+}
+
+/* Copies an image into the trace directory (0600) so the trace replays anywhere. */
+static int copy_image(const char *src, const char *dir, const char *name, struct rrvm_err *err)
+{
+	char dst[4096];
+	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return err__set(err, -errno, "%s: cannot open: %s", src, strerror(errno));
+	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		int rc = -errno;
+		close(in);
+		return err__set(err, rc, "%s: cannot create: %s", dst, strerror(-rc));
+	}
+	uint8_t buf[1 << 16];
+	int rc = 0;
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err__set(err, -errno, "%s: read error: %s", src, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t m = write(out, buf + off, (size_t)(n - off));
+			if (m < 0 && errno == EINTR)
+				continue;
+			if (m <= 0) {
+				rc = err__set(err, m < 0 ? -errno : -EIO, "%s: write error: %s", dst,
+					      m < 0 ? strerror(errno) : "short write");
+				break;
+			}
+			off += m;
+		}
+		if (rc)
+			break;
+	}
+	if (!rc && fsync(out) < 0)
+		rc = err__set(err, -errno, "%s: fsync: %s", dst, strerror(errno));
+	close(in);
+	close(out);
+	return rc;
+}
+
+static int add_image(struct trace_header *h, const char *path, uint32_t kind, struct rrvm_err *err)
+{
+	struct trace_image *img = &h->images[h->n_images];
+	int rc = sha256__file(path, img->sha256, &img->size, err);
+	if (rc)
+		return rc;
+	img->kind = kind;
+	const char *base = strrchr(path, '/');
+	snprintf(img->name, sizeof(img->name), "%s", base ? base + 1 : path);
+	h->n_images++;
+	return 0;
+}
+
+static int build_header(struct trace_header *h, struct vm *vm, const struct recorder *r)
+{
+	memset(h, 0, sizeof(*h));
+	h->ram_bytes = vm->cfg.mem_size;
+	h->n_vcpus = 1;
+	snprintf(h->cpu_profile, sizeof(h->cpu_profile), "%s", vm->cfg.cpu_profile);
+	h->clock_mode = vm->cfg.clock == CLOCK_VIRTUAL ? TRACE_CLOCK_VIRTUAL : TRACE_CLOCK_REAL;
+	h->quantum_ns = vm->cfg.quantum_ns;
+	h->wallclock_ns = (uint64_t)vm->wallclock_base * 1000000000ull;
+	h->tsc_hz = vm->msr.tsc_hz;
+	struct trace_cpuid_entry *e = calloc(vm->cpuid->nent ? vm->cpuid->nent : 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *k = &vm->cpuid->entries[i];
+		e[i] = (struct trace_cpuid_entry){ k->function, k->index, k->flags, k->eax, k->ebx, k->ecx, k->edx };
+	}
+	int rc = trace_header__set_cpuid(h, e, vm->cpuid->nent);
+	free(e);
+	if (rc || (rc = trace_header__set_cmdline(h, vm->cfg.append ? vm->cfg.append : "")))
+		return rc;
+	static const char *const bp_names[] = { "hw-breakpoint", "hlt-patch", "deferred" };
+	char num[32];
+	snprintf(num, sizeof(num), "%u", vm->load.rdtsc_sites);
+	if ((rc = trace_header__add_cap(h, "landmarks_cpl0", bp_names[r->bp[0]])) ||
+	    (rc = trace_header__add_cap(h, "landmarks_cpl3", bp_names[r->bp[1]])) ||
+	    (rc = trace_header__add_cap(h, "rdtsc_sites", num)))
+		return rc;
+	snprintf(num, sizeof(num), "%u", vm->load.rdtscp_sites);
+	return trace_header__add_cap(h, "rdtscp_sites", num);
+}
+
+int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct rrvm_err *err)
+{
+	*out = NULL;
+	struct recorder *r = calloc(1, sizeof(*r));
+	if (!r)
+		return err__set(err, -ENOMEM, "out of memory");
+	struct host_caps caps;
+	struct rrvm_err derr;
+	if (doctor__probe(&caps, &derr) == 0) {
+		r->bp[0] = doctor__bp_method(&caps, 0);
+		r->bp[1] = doctor__bp_method(&caps, 1);
+	} else {
+		r->bp[0] = r->bp[1] = DOC_BP_NONE;
+	}
+	/* Only hardware breakpoints are implemented for replay so far. */
+	for (int i = 0; i < 2; i++)
+		if (r->bp[i] != DOC_BP_HW)
+			r->bp[i] = DOC_BP_NONE;
+
+	struct trace_header h;
+	int rc = build_header(&h, vm, r);
+	if (rc) {
+		trace_header__free(&h);
+		free(r);
+		return err__set(err, rc, "cannot build the trace header: %s", strerror(-rc));
+	}
+	if ((rc = add_image(&h, vm->cfg.kernel, TRACE_IMG_KERNEL, err)) ||
+	    (vm->cfg.initrd && (rc = add_image(&h, vm->cfg.initrd, TRACE_IMG_INITRD, err))) ||
+	    (rc = trace_writer__open(&r->w, dir, &h, err))) {
+		trace_header__free(&h);
+		free(r);
+		return rc;
+	}
+	trace_header__free(&h);
+	/* The writer made the directory; the images go beside the header. */
+	if ((rc = copy_image(vm->cfg.kernel, dir, "kernel", err)) ||
+	    (vm->cfg.initrd && (rc = copy_image(vm->cfg.initrd, dir, "initrd", err)))) {
+		trace_writer__abandon(r->w);
+		free(r);
+		return rc;
+	}
+	r->last_flush_ns = coarse_ns();
+	*out = r;
+	return 0;
+}
+
+void recorder__exit(struct recorder *r, struct vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	struct trace_event ev = { .type = TR_EXIT, .time_ns = vm__now_ns(vm) };
+	struct trace_exit *x = &ev.u.exit;
+	x->reason = (uint8_t)run->exit_reason;
+	x->count = 1;
+	const uint8_t *data = NULL;
+	uint32_t len = 0;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		x->dir = run->io.direction == KVM_EXIT_IO_OUT ? TRACE_DIR_OUT : TRACE_DIR_IN;
+		x->addr = run->io.port;
+		x->size = run->io.size;
+		x->count = run->io.count;
+		data = (const uint8_t *)run + run->io.data_offset;
+		len = run->io.size * run->io.count;
+		break;
+	case KVM_EXIT_MMIO:
+		x->dir = run->mmio.is_write ? TRACE_DIR_OUT : TRACE_DIR_IN;
+		x->addr = run->mmio.phys_addr;
+		x->size = run->mmio.len;
+		data = run->mmio.data;
+		len = run->mmio.len;
+		break;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		/* size 8 = answered, 0 = the guest got #GP (see FORMAT.md). */
+		x->dir = run->exit_reason == KVM_EXIT_X86_RDMSR ? TRACE_DIR_IN : TRACE_DIR_OUT;
+		x->addr = run->msr.index;
+		x->size = run->msr.error ? 0 : 8;
+		x->has_value = true;
+		x->value = run->msr.data;
+		x->hash = trace__value_hash_u64(run->msr.data, 8);
+		break;
+	default:
+		break;
+	}
+	if (data) {
+		x->hash = trace__value_hash(data, len);
+		if (len <= 8 && x->count == 1) {
+			x->has_value = true;
+			x->value = 0;
+			memcpy(&x->value, data, len);
+		}
+	}
+	append(r, vm, &ev);
+	uint64_t n = trace_writer__event_no(r->w);
+	if (data && !x->has_value && x->dir == TRACE_DIR_IN) {
+		struct trace_event in = { .type = TR_IN_VALUE, .event_no = n };
+		in.u.in = (struct trace_in_value){ .size = x->size, .data = data, .len = len };
+		append(r, vm, &in);
+	}
+	if (vm->rdtsc_last.valid) {
+		struct trace_event t = { .type = TR_RDTSC, .event_no = n };
+		t.u.rdtsc = (struct trace_rdtsc){ .rip = vm->rdtsc_last.rip, .value = vm->rdtsc_last.value,
+						  .aux = vm->rdtsc_last.rdtscp ? vm->rdtsc_last.aux : UINT32_MAX };
+		append(r, vm, &t);
+		vm->rdtsc_last.valid = false;
+	}
+	if (++r->since_clock_check >= 256) {
+		r->since_clock_check = 0;
+		uint64_t now = coarse_ns();
+		if (now - r->last_flush_ns >= FLUSH_INTERVAL_NS) {
+			r->last_flush_ns = now;
+			if (!r->failed && trace_writer__flush(r->w))
+				append(r, vm, &ev); /* reports the sticky error */
+		}
+	}
+}
+
+void recorder__irq(struct recorder *r, struct vm *vm, uint32_t vector)
+{
+	struct trace_event ev = { .type = TR_IRQ, .event_no = trace_writer__event_no(r->w) };
+	ev.u.irq.vector = vector;
+	append(r, vm, &ev);
+}
+
+static void defer(struct recorder *r, struct vm *vm, uint64_t rip, uint32_t why)
+{
+	struct trace_event ev = { .type = TR_DEFERRAL, .event_no = trace_writer__event_no(r->w) };
+	ev.u.deferral = (struct trace_deferral){ .rip = rip, .reason = why };
+	append(r, vm, &ev);
+	r->deferrals++;
+}
+
+bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0 || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0) {
+		defer(r, vm, 0, REC_DEFER_STATE);
+		return false;
+	}
+	int cpl3 = (sregs.cs.selector & 3) != 0;
+	if (r->bp[cpl3] == DOC_BP_NONE) {
+		defer(r, vm, regs.rip, REC_DEFER_NO_BREAKPOINT);
+		return false;
+	}
+	uint8_t code[15];
+	size_t n = x86__read_virt(&vm->mem, &sregs, regs.rip, code, sizeof(code));
+	if (x86__is_rep_string(code, n)) {
+		defer(r, vm, regs.rip, REC_DEFER_REP_STRING);
+		return false;
+	}
+	uint64_t fp;
+	if (fp__compute(vm, &fp)) {
+		defer(r, vm, regs.rip, REC_DEFER_STATE);
+		return false;
+	}
+	struct trace_event ev = { .type = TR_LANDMARK, .event_no = trace_writer__event_no(r->w) };
+	ev.u.landmark = (struct trace_landmark){ .rip = regs.rip, .fingerprint = fp, .hits = 0, .vector = vector };
+	append(r, vm, &ev);
+	r->landmarks++;
+	return true;
+}
+
+void recorder__console(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		uint32_t n = len > (1u << 20) ? (1u << 20) : (uint32_t)len;
+		struct trace_event ev = { .type = TR_CONSOLE_OUT, .event_no = trace_writer__event_no(r->w) };
+		ev.u.bytes = (struct trace_bytes){ .data = buf, .len = n };
+		append(r, vm, &ev);
+		buf += n;
+		len -= n;
+	}
+}
+
+static uint32_t stop_reason(enum vm_stop s)
+{
+	switch (s) {
+	case VM_STOP_POWEROFF:     return TRACE_STOP_POWEROFF;
+	case VM_STOP_PANIC:        return TRACE_STOP_PANIC;
+	case VM_STOP_TRIPLE_FAULT:
+	case VM_STOP_RESET:        return TRACE_STOP_SHUTDOWN;
+	case VM_STOP_INTERRUPTED:  return TRACE_STOP_SIGNAL;
+	case VM_STOP_HOST_LIMIT:   return TRACE_STOP_LIMIT;
+	default:                   return TRACE_STOP_ERROR;
+	}
+}
+
+int recorder__close(struct recorder *r, struct vm *vm, struct rrvm_err *err)
+{
+	if (!r)
+		return 0;
+	if (!r->failed) {
+		struct trace_event ev = { .type = TR_STOP, .event_no = trace_writer__event_no(r->w) };
+		ev.u.stop = (struct trace_stop){ .reason = stop_reason(vm->stop), .status = vm__exit_status(vm),
+						 .msg = (const uint8_t *)vm->stop_msg,
+						 .len = (uint32_t)strlen(vm->stop_msg) };
+		trace_writer__append(r->w, &ev);
+	}
+	int rc = trace_writer__close(r->w, err);
+	free(r);
+	return rc;
+}
+
+void recorder__counts(const struct recorder *r, uint64_t *landmarks, uint64_t *deferrals)
+{
+	*landmarks = r ? r->landmarks : 0;
+	*deferrals = r ? r->deferrals : 0;
+}

@@ -1,0 +1,42 @@
+/* recorder.h — logs every nondeterministic input of a live VM into a trace (DESIGN.md contract 5). */
+#ifndef RRVM_RECORDER_H
+#define RRVM_RECORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct vm;
+struct recorder;
+
+/* Deferral reasons (TR_DEFERRAL.reason). */
+enum rec_defer {
+	REC_DEFER_NO_BREAKPOINT = 1,  /* the host cannot stop replay at this CPL */
+	REC_DEFER_REP_STRING = 2,     /* kick inside a REP string instruction */
+	REC_DEFER_STATE = 3,          /* the vCPU state could not be read */
+};
+
+/* Creates the trace directory `dir`, copies the kernel and initrd into it (so
+ * the trace replays anywhere), and writes the header from the VM as created.
+ * Call after vm__create, before vm__run; sets vm->rec. */
+int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct rrvm_err *err);
+
+/* After a guest-caused exit was serviced (values filled in): logs it. */
+void recorder__exit(struct recorder *r, struct vm *vm);
+/* An interrupt injected right after the latest guest-caused exit. */
+void recorder__irq(struct recorder *r, struct vm *vm, uint32_t vector);
+/* A kick found an interrupt the guest could take: decides whether replay can
+ * reach this point (a landmark: logged, returns true, the caller injects) or
+ * not (a deferral: logged, returns false). */
+bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector);
+/* Guest console output. */
+void recorder__console(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len);
+/* Logs how the run ended, seals the trace (index, footer) and frees r. */
+int recorder__close(struct recorder *r, struct vm *vm, struct rrvm_err *err);
+
+/* Landmarks and deferrals so far. */
+void recorder__counts(const struct recorder *r, uint64_t *landmarks, uint64_t *deferrals);
+
+#endif

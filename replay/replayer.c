@@ -1,0 +1,321 @@
+/* replayer.c — replays a trace on a device-less VM: recorded values in, recorded injections, divergence out. */
+#include "replay/replayer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "core/fingerprint.h"
+#include "core/vcpu.h"
+#include "core/vm.h"
+#include "record/trace.h"
+
+struct replayer {
+	struct trace_reader *tr;
+	struct replay_opts o;
+	struct trace_event next;   /* peeked record (valid while have_next) */
+	bool have_next;
+	bool at_end;               /* no more records */
+	char end_msg[512];         /* why the records ended, when not at a TR_STOP */
+	uint64_t event;            /* guest-caused exits replayed */
+	bool lm_armed, stepping;   /* a landmark breakpoint is set / being stepped over */
+	struct trace_landmark lm;
+	uint64_t landmarks, misses;
+};
+
+static const char *reason_name(uint32_t reason)
+{
+	const char *n = vcpu__exit_name(reason);
+	return strncmp(n, "KVM_EXIT_", 9) == 0 ? n + 9 : n;
+}
+
+/* "IO out port 0x3f8 size 1 value 0x41" */
+static void describe(char *buf, size_t len, uint32_t reason, uint32_t dir, uint64_t addr, uint32_t size,
+		     bool has_value, uint64_t value)
+{
+	int n = snprintf(buf, len, "%s", reason_name(reason));
+	if (reason == KVM_EXIT_IO || reason == KVM_EXIT_MMIO || reason == KVM_EXIT_X86_RDMSR ||
+	    reason == KVM_EXIT_X86_WRMSR) {
+		const char *d = dir == TRACE_DIR_OUT ? (reason == KVM_EXIT_IO ? "out" : "write")
+						     : (reason == KVM_EXIT_IO ? "in" : "read");
+		n += snprintf(buf + n, len - (size_t)n, " %s %s 0x%" PRIx64 " size %u", d,
+			      reason == KVM_EXIT_IO ? "port" : reason == KVM_EXIT_MMIO ? "addr" : "msr",
+			      addr, size);
+		if (has_value && dir == TRACE_DIR_OUT)
+			snprintf(buf + n, len - (size_t)n, " value 0x%" PRIx64, value);
+	}
+}
+
+static void diverge(struct vm *vm, uint64_t event, const char *expected, const char *actual)
+{
+	struct kvm_regs g;
+	char regs[256] = "registers unreadable";
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &g) == 0)
+		snprintf(regs, sizeof(regs),
+			 "rip=%llx rsp=%llx rflags=%llx rax=%llx rbx=%llx rcx=%llx rdx=%llx rsi=%llx rdi=%llx",
+			 g.rip, g.rsp, g.rflags, g.rax, g.rbx, g.rcx, g.rdx, g.rsi, g.rdi);
+	vm__request_stop(vm, VM_STOP_DIVERGED, 0,
+			 "replay diverged at event %" PRIu64 ": expected %s, but the guest %s; %s",
+			 event, expected, actual, regs);
+}
+
+/* Makes r->next the next record; false at the end (r->at_end) or on error. */
+static bool peek(struct replayer *r, struct vm *vm)
+{
+	if (r->have_next)
+		return true;
+	if (r->at_end)
+		return false;
+	struct rrvm_err err = { "" };
+	int rc = trace_reader__next(r->tr, &r->next, &err);
+	if (rc == 1) {
+		r->have_next = true;
+		return true;
+	}
+	r->at_end = true;
+	if (rc == 0)
+		snprintf(r->end_msg, sizeof(r->end_msg), "end of trace at event %" PRIu64, r->event);
+	else if (rc == -ENODATA)
+		snprintf(r->end_msg, sizeof(r->end_msg), "end of the recorded prefix at event %" PRIu64 ": %s",
+			 r->event, err.msg);
+	else
+		vm__request_stop(vm, VM_STOP_ERROR, rc, "trace unreadable after event %" PRIu64 ": %s",
+				 r->event, err.msg);
+	return false;
+}
+
+static void set_guest_debug(struct vm *vm, uint32_t control, uint64_t dr0)
+{
+	struct kvm_guest_debug dbg = { .control = control };
+	if (control & KVM_GUESTDBG_USE_HW_BP) {
+		dbg.arch.debugreg[0] = dr0;
+		dbg.arch.debugreg[7] = 0x1;   /* L0: execute breakpoint, length 1 */
+	}
+	if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+		vm__request_stop(vm, VM_STOP_ERROR, -errno, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+}
+
+static void inject(struct replayer *r, struct vm *vm, uint32_t vector, const char *where)
+{
+	struct kvm_run *run = vm->run;
+	if (!run->ready_for_interrupt_injection || !run->if_flag) {
+		char exp[96], act[96];
+		snprintf(exp, sizeof(exp), "interrupt vector %u injected %s", vector, where);
+		snprintf(act, sizeof(act), "cannot take an interrupt here (IF=%u)", run->if_flag);
+		diverge(vm, r->event, exp, act);
+		return;
+	}
+	struct kvm_interrupt irq = { .irq = vector };
+	if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
+		vm__request_stop(vm, VM_STOP_ERROR, -errno, "KVM_INTERRUPT: %s", strerror(errno));
+	vm->irqs_injected++;
+}
+
+void replayer__before_run(struct replayer *r, struct vm *vm)
+{
+	if (r->lm_armed)
+		return; /* run on to the landmark first */
+	while (vm->stop == VM_STOP_NONE && peek(r, vm)) {
+		struct trace_event *ev = &r->next;
+		if (ev->type == TR_EXIT) {
+			if (r->o.to_event && r->event >= r->o.to_event) {
+				vm__request_stop(vm, VM_STOP_REPLAYED, 0, "replayed to event %" PRIu64 " (--to)", r->event);
+				return;
+			}
+			/* Mirror the recording's window request: it is only ever set at
+			 * exits, so it was set iff the next exit is the window opening. */
+			vm->run->request_interrupt_window = ev->u.exit.reason == KVM_EXIT_IRQ_WINDOW_OPEN;
+			return;
+		}
+		if (ev->event_no != r->event) {
+			vm__request_stop(vm, VM_STOP_ERROR, -EBADMSG,
+					 "trace inconsistent: %s record for event %" PRIu64 " while at event %" PRIu64,
+					 trace__rec_name(ev->type), ev->event_no, r->event);
+			return;
+		}
+		r->have_next = false;
+		switch (ev->type) {
+		case TR_CONSOLE_OUT:
+			if (!r->o.quiet && r->o.console_fd >= 0 &&
+			    write(r->o.console_fd, ev->u.bytes.data, ev->u.bytes.len) < 0) {
+				/* console closed: keep replaying */
+			}
+			break;
+		case TR_IRQ:
+			inject(r, vm, ev->u.irq.vector, "at this exit");
+			break;
+		case TR_LANDMARK:
+			r->lm = ev->u.landmark;
+			r->lm_armed = true;
+			vm->run->request_interrupt_window = 0;
+			set_guest_debug(vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, r->lm.rip);
+			return;
+		case TR_STOP: {
+			int status = (int)ev->u.stop.status;
+			vm__request_stop(vm, VM_STOP_REPLAYED, status, "replayed %" PRIu64 " events to the recorded end: %.*s",
+					 r->event, (int)ev->u.stop.len, (const char *)ev->u.stop.msg);
+			return;
+		}
+		default:
+			break; /* deferrals, input, snapshots: nothing to do */
+		}
+	}
+	if (r->at_end && vm->stop == VM_STOP_NONE)
+		vm__request_stop(vm, VM_STOP_REPLAYED, 0, "replayed %s", r->end_msg);
+}
+
+static void feed_rdtsc(struct replayer *r, struct vm *vm)
+{
+	if (!peek(r, vm) || r->next.type != TR_RDTSC || r->next.event_no != r->event)
+		return;
+	struct trace_rdtsc t = r->next.u.rdtsc;
+	r->have_next = false;
+	struct kvm_regs g;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &g) < 0)
+		return;
+	g.rdx = t.value >> 32;
+	if (t.aux != UINT32_MAX)
+		g.rcx = t.aux;
+	ioctl(vm->vcpu_fd, KVM_SET_REGS, &g);
+}
+
+void replayer__exit(struct replayer *r, struct vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	char exp[160], act[160];
+	uint32_t dir = 0, size = 0, count = 1, len = 0;
+	uint64_t addr = 0, value = 0;
+	uint8_t *data = NULL;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		dir = run->io.direction == KVM_EXIT_IO_OUT ? TRACE_DIR_OUT : TRACE_DIR_IN;
+		addr = run->io.port, size = run->io.size, count = run->io.count;
+		data = (uint8_t *)run + run->io.data_offset;
+		len = size * count;
+		break;
+	case KVM_EXIT_MMIO:
+		dir = run->mmio.is_write ? TRACE_DIR_OUT : TRACE_DIR_IN;
+		addr = run->mmio.phys_addr, size = run->mmio.len;
+		data = run->mmio.data;
+		len = size;
+		break;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		dir = run->exit_reason == KVM_EXIT_X86_RDMSR ? TRACE_DIR_IN : TRACE_DIR_OUT;
+		addr = run->msr.index, size = 8, value = run->msr.data;
+		break;
+	default:
+		break;
+	}
+	if (data && len <= 8)
+		memcpy(&value, data, len);
+	describe(act, sizeof(act), run->exit_reason, dir, addr, size, dir == TRACE_DIR_OUT, value);
+	if (r->lm_armed) {
+		snprintf(exp, sizeof(exp), "landmark at RIP 0x%" PRIx64 " (vector %u) first", r->lm.rip, r->lm.vector);
+		diverge(vm, r->event + 1, exp, act);
+		return;
+	}
+	if (!peek(r, vm) || r->next.type != TR_EXIT) {
+		char made[200];
+		snprintf(made, sizeof(made), "made an exit (%s)", act);
+		diverge(vm, r->event + 1, r->at_end ? "the end of the trace" : trace__rec_name(r->next.type), made);
+		return;
+	}
+	const struct trace_exit *x = &r->next.u.exit;
+	bool is_msr = x->reason == KVM_EXIT_X86_RDMSR || x->reason == KVM_EXIT_X86_WRMSR;
+	uint32_t rec_size = is_msr ? 8 : x->size;
+	describe(exp, sizeof(exp), x->reason, x->dir, x->addr, rec_size, x->has_value, x->value);
+	bool same = x->reason == run->exit_reason && x->dir == dir && x->addr == addr && rec_size == size &&
+		    x->count == count;
+	if (same && dir == TRACE_DIR_OUT) {
+		uint32_t h = data ? trace__value_hash(data, len) : trace__value_hash_u64(value, 8);
+		same = h == x->hash;
+	}
+	if (!same) {
+		char made[200];
+		snprintf(made, sizeof(made), "made %s", act);
+		diverge(vm, r->event + 1, exp, made);
+		return;
+	}
+	r->have_next = false;
+	r->event++;
+	if (dir == TRACE_DIR_IN) {
+		if (is_msr) {
+			run->msr.data = x->value;
+			run->msr.error = x->size == 0;
+		} else if (x->has_value && data) {
+			memcpy(data, &x->value, len);
+		} else if (data) {
+			if (!peek(r, vm) || r->next.type != TR_IN_VALUE || r->next.u.in.len != len) {
+				vm__request_stop(vm, VM_STOP_ERROR, -EBADMSG,
+						 "trace inconsistent: event %" PRIu64 " lacks its %u input bytes", r->event, len);
+				return;
+			}
+			memcpy(data, r->next.u.in.data, len);
+			r->have_next = false;
+		}
+	} else if (is_msr) {
+		run->msr.error = x->size == 0;
+	}
+	feed_rdtsc(r, vm);
+}
+
+void replayer__debug(struct replayer *r, struct vm *vm)
+{
+	if (r->stepping) {
+		/* Stepped over a breakpoint hit that was not the landmark: re-arm. */
+		r->stepping = false;
+		set_guest_debug(vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, r->lm.rip);
+		return;
+	}
+	if (!r->lm_armed || vm->run->debug.arch.pc != r->lm.rip) {
+		vm__request_stop(vm, VM_STOP_ERROR, -EINVAL, "unexpected debug exit at 0x%llx after event %" PRIu64,
+				 (unsigned long long)vm->run->debug.arch.pc, r->event);
+		return;
+	}
+	uint64_t fp;
+	if (fp__compute(vm, &fp) == 0 && fp == r->lm.fingerprint) {
+		set_guest_debug(vm, 0, 0);
+		r->lm_armed = false;
+		r->landmarks++;
+		inject(r, vm, r->lm.vector, "at a landmark");
+		return;
+	}
+	/* Same RIP, another instance: step over it (this host ignores RF, so
+	 * disable the breakpoint, single-step once, re-arm). */
+	r->misses++;
+	r->stepping = true;
+	set_guest_debug(vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0);
+}
+
+int replayer__open(struct replayer **out, struct vm *vm, struct trace_reader *tr,
+		   const struct replay_opts *o, struct rrvm_err *err)
+{
+	struct replayer *r = calloc(1, sizeof(*r));
+	if (!r)
+		return err__set(err, -ENOMEM, "out of memory");
+	r->tr = tr;
+	r->o = *o;
+	vm->rep = r;
+	*out = r;
+	return 0;
+}
+
+void replayer__counts(const struct replayer *r, uint64_t *events, uint64_t *landmarks, uint64_t *misses)
+{
+	*events = r->event;
+	*landmarks = r->landmarks;
+	*misses = r->misses;
+}
+
+void replayer__close(struct replayer *r)
+{
+	if (!r)
+		return;
+	trace_reader__close(r->tr);
+	free(r);
+}

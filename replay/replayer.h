@@ -1,0 +1,44 @@
+/* replayer.h — re-executes a trace: feeds recorded inputs back, injects at recorded points, detects divergence. */
+#ifndef RRVM_REPLAYER_H
+#define RRVM_REPLAYER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct vm;
+struct replayer;
+struct trace_reader;
+
+struct replay_opts {
+	uint64_t to_event;        /* stop after this event (0 = run to the end) */
+	bool quiet;               /* do not print the guest console */
+	int console_fd;           /* where the console goes (stdout) */
+};
+
+/* Takes ownership of an open trace reader positioned at its start. Call
+ * after the VM was created from the trace header; sets vm->rep. */
+int replayer__open(struct replayer **out, struct vm *vm, struct trace_reader *tr,
+		   const struct replay_opts *o, struct rrvm_err *err);
+
+/* Before every KVM_RUN: consumes the records of the current event (console,
+ * injections, landmarks), sets the interrupt-window request the recording
+ * had, and stops the VM at the end of the trace or at --to. */
+void replayer__before_run(struct replayer *r, struct vm *vm);
+
+/* After a guest-caused exit: compares it with the recorded one and feeds
+ * recorded values (IN, MMIO reads, RDMSR, RDTSC) into the vCPU. A
+ * difference stops the VM with VM_STOP_DIVERGED and a report. */
+void replayer__exit(struct replayer *r, struct vm *vm);
+
+/* KVM_EXIT_DEBUG: a landmark breakpoint or the step over one. */
+void replayer__debug(struct replayer *r, struct vm *vm);
+
+/* Events replayed so far, landmarks reached, breakpoint hits that did not match. */
+void replayer__counts(const struct replayer *r, uint64_t *events, uint64_t *landmarks, uint64_t *misses);
+
+/* Frees r and closes its trace reader. NULL is fine. */
+void replayer__close(struct replayer *r);
+
+#endif
