@@ -1,13 +1,4 @@
 # run.cmake — `rrvm run` end to end: every test-kernel scenario, clock determinism, the race, hostile inputs.
-set(E2E ${CMAKE_SOURCE_DIR}/tests/e2e)
-set(E2E_ENV "RRVM=$<TARGET_FILE:rrvm>;TESTKERNEL=${CMAKE_BINARY_DIR}/tests/guests/testkernel.elf")
-
-function(rrvm_e2e name timeout)
-  add_test(NAME ${name} COMMAND ${ARGN})
-  set_tests_properties(${name} PROPERTIES TIMEOUT ${timeout} SKIP_RETURN_CODE 77
-                       ENVIRONMENT "${E2E_ENV}" LABELS "e2e")
-endfunction()
-
 rrvm_e2e(run_hello 60 ${E2E}/scenario.sh hello 0 "RRVM-TEST hello: ok" "powered off")
 rrvm_e2e(run_timer 120 ${E2E}/scenario.sh timer 0 "RRVM-TEST timer: ok")
 rrvm_e2e(run_tasks 120 ${E2E}/scenario.sh tasks 0 "RRVM-TEST tasks: ok")

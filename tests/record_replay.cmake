@@ -1,0 +1,16 @@
+# record_replay.cmake — record once, replay many times; the race pinned down; divergence caught.
+add_executable(trace_edit ${CMAKE_SOURCE_DIR}/tests/tools/trace_edit.c)
+target_link_libraries(trace_edit PRIVATE rrvmcore)
+
+foreach(s hello timer tasks crash memstress)
+  set(arg ${s})
+  if(s STREQUAL "memstress")
+    set(arg "memstress mb=32")
+  endif()
+  rrvm_e2e(rr_${s} 300 ${E2E}/rr_scenario.sh "${arg}" 10)
+endforeach()
+rrvm_e2e(rr_timer_virtual 300 ${E2E}/rr_scenario.sh timer 10 --clock=virtual)
+rrvm_e2e(rr_race_pinned 900 ${E2E}/rr_race.sh 10 40)
+set_tests_properties(rr_race_pinned PROPERTIES RUN_SERIAL TRUE)
+rrvm_e2e(rr_divergence 120 ${E2E}/rr_divergence.sh)
+set_tests_properties(rr_divergence PROPERTIES ENVIRONMENT "${E2E_ENV};TRACE_EDIT=$<TARGET_FILE:trace_edit>")
