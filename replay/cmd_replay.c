@@ -177,6 +177,18 @@ int cmd_replay(int argc, char **argv)
 		run__now_s() - t0);
 	if (check)
 		status = vm->stop == VM_STOP_REPLAYED ? 0 : (status ? status : RRVM_EXIT_ERROR);
+	if (vm->stop == VM_STOP_REPLAYED && st->end != TRACE_END_COMPLETE) {
+		struct trace_stats ts;
+		trace_reader__stats(tr, &ts);
+		if (ts.has_end || st->end == TRACE_END_CORRUPT) {
+			/* Closed cleanly, yet not all there: damaged after the fact. */
+			fprintf(stderr, "rrvm: the trace is damaged: %s\n", st->msg);
+			status = RRVM_EXIT_ERROR;
+		} else if (check) {
+			fprintf(stderr, "rrvm: --check: the recording did not finish; only its prefix replayed\n");
+			status = RRVM_EXIT_ERROR;
+		}
+	}
 	vm->rep = NULL;
 	replayer__close(rep);
 	vm__destroy(vm);
