@@ -133,6 +133,10 @@ int i8042__create(struct vm *vm, struct rrvm_err *err);
 
 int legacy_io__create(struct vm *vm, struct rrvm_err *err);
 
+/* ---- tsc_port.c: "tscport", answers rewritten RDTSC/RDTSCP sites (core/rdtsc.h; no state). ---- */
+
+int tscport__create(struct vm *vm, struct rrvm_err *err);
+
 /* ---- helpers for byte-wide register files ---- */
 
 /* A little-endian value from/into an I/O handler's data buffer. */

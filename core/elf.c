@@ -1,5 +1,6 @@
 /* elf.c — ELF64 x86-64 kernels: header checks, PT_LOAD segments into guest RAM, Linux markers, entry. */
 #include "core/loader_int.h"
+#include "core/rdtsc.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -259,5 +260,7 @@ int elf__load(struct guest_mem *m, const struct ksrc *s, bool linux_hint, struct
 	}
 	info->nr_segs = nr;
 	info->entry.rip = rip;
+	if (ek->is_linux)   /* rewrite RDTSC/RDTSCP into exits (core/rdtsc_rewrite.c) */
+		return rdtsc__rewrite(m, s, info, err);
 	return 0;
 }

@@ -120,9 +120,9 @@ static size_t drain_output(char *buf, size_t max)
 
 static void test_order(struct vm *vm)
 {
-	static const char *want[] = { "pic", "pit", "rtc", "uart0", "i8042", "port80", "debugexit" };
-	CHECK(vm->nr_devices == 7, "%d devices", vm->nr_devices);
-	for (int i = 0; i < 7 && i < vm->nr_devices; i++)
+	static const char *want[] = { "pic", "pit", "rtc", "uart0", "i8042", "port80", "debugexit", "tscport" };
+	CHECK(vm->nr_devices == 8, "%d devices", vm->nr_devices);
+	for (int i = 0; i < 8 && i < vm->nr_devices; i++)
 		CHECK(!strcmp(vm->devices[i].name, want[i]), "device %d is %s", i, vm->devices[i].name);
 	CHECK(vm->pic != NULL, "vm->pic not set");
 }
