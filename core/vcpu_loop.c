@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/pic.h"
+#include "core/rdtsc.h"
 #include "core/vcpu.h"
 #include "record/recorder.h"
 #include "replay/replayer.h"
@@ -180,6 +181,7 @@ static void handle_pio(struct vm *vm)
 			vm->unhandled_pio++;
 		}
 	}
+	vcpu__apply_rdtsc(vm);   /* a rewritten RDTSC/RDTSCP site: RDX/RCX (core/tsc_port.c) */
 }
 
 static void handle_mmio(struct vm *vm)
