@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/fingerprint.h"
+#include "core/rdtsc.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
 #include "record/trace.h"
@@ -168,19 +169,20 @@ void replayer__before_run(struct replayer *r, struct vm *vm)
 		vm__request_stop(vm, VM_STOP_REPLAYED, 0, "replayed %s", r->end_msg);
 }
 
+/* A rewritten RDTSC/RDTSCP site: EAX came with the IN value; complete the IN
+ * and give RDX (and RCX) the recorded values, exactly as recording did. */
 static void feed_rdtsc(struct replayer *r, struct vm *vm)
 {
 	if (!peek(r, vm) || r->next.type != TR_RDTSC || r->next.event_no != r->event)
 		return;
-	struct trace_rdtsc t = r->next.u.rdtsc;
+	const struct trace_rdtsc *t = &r->next.u.rdtsc;
+	vm->rdtsc_last.valid = true;
+	vm->rdtsc_last.value = t->value;
+	vm->rdtsc_last.rdtscp = t->aux != UINT32_MAX;
+	vm->rdtsc_last.aux = vm->rdtsc_last.rdtscp ? t->aux : 0;
 	r->have_next = false;
-	struct kvm_regs g;
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &g) < 0)
-		return;
-	g.rdx = t.value >> 32;
-	if (t.aux != UINT32_MAX)
-		g.rcx = t.aux;
-	ioctl(vm->vcpu_fd, KVM_SET_REGS, &g);
+	vcpu__apply_rdtsc(vm);
+	vm->rdtsc_last.valid = false;
 }
 
 void replayer__exit(struct replayer *r, struct vm *vm)
