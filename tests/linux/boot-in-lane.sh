@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # boot-in-lane.sh: ctest linux_boot_svm_lane: a static rrvm boots Debian's cloud kernel + busybox initramfs inside the SVM lane.
 #
-# Usage: tests/linux/boot-in-lane.sh [--variant boot|rr]
+# Usage: tests/linux/boot-in-lane.sh [--variant boot|rr] [--record-replay N]
+#   --record-replay N: record the guest with `rrvm record`, then `rrvm replay` it
+#   N times in the same lane; every replay's console must be byte-identical to
+#   the recording's and end with the same status.
 #
 # Stages (each failure names its stage):
 #   1 prerequisites   qemu-system-x86_64, cpio, busybox-static   (missing: SKIPPED, exit 77)
@@ -19,7 +22,14 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$REPO"
 VARIANT=boot
-[[ ${1:-} == --variant ]] && VARIANT=$2
+REPLAYS=0
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --variant) VARIANT=$2; shift 2 ;;
+    --record-replay) REPLAYS=$2; shift 2 ;;
+    *) echo "boot-in-lane: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
 LANE_TIMEOUT=${RRVM_LANE_TIMEOUT:-300}
 APPEND=${RRVM_LINUX_APPEND:-console=ttyS0 nolapic lpj=9781808 panic=-1}
 T0=$EPOCHREALTIME
@@ -87,7 +97,23 @@ chmod 0755 "$LANE_RRVM"
 
 stage "5 lane"
 LOG=${RRVM_TEST_LOG:-$(mktemp "${TMPDIR:-/tmp}/boot-in-lane.XXXXXX.log")}
-CMD="/rrvm run --kernel /vmlinuz --initrd /initrd.img --append \"$APPEND\" --mem 256M"
+GUEST="--kernel /vmlinuz --initrd /initrd.img --append \"$APPEND\" --mem 256M"
+if [[ $REPLAYS == 0 ]]; then
+  CMD="/rrvm run $GUEST"
+else
+  # Record, then replay N times; the lane's exit status is the recording's.
+  CMD="/rrvm record --stats -o /tmp/trace $GUEST >/tmp/rec.out 2>/tmp/rec.err; rst=\$?
+cat /tmp/rec.out /tmp/rec.err; echo RRVM-RR: record status \$rst
+i=1; while [ \$i -le $REPLAYS ]; do
+  /rrvm replay /tmp/trace >/tmp/rep.out 2>/tmp/rep.err; st=\$?
+  grep -E '^rrvm: (replay|final|replayed)' /tmp/rep.err
+  if cmp -s /tmp/rec.out /tmp/rep.out; then same=identical; else same=DIFFERS; diff /tmp/rec.out /tmp/rep.out | head -20; fi
+  echo RRVM-RR: replay \$i status \$st console \$same
+  i=\$((i + 1))
+done
+/rrvm trace info /tmp/trace | grep -E '^(events|records|landmarks|deferrals|events file|compression|rdtsc|stop)'
+exit \$rst"
+fi
 echo "lane command: $CMD"
 set +e
 tools/svm-lane --timeout "$LANE_TIMEOUT" \
@@ -102,7 +128,17 @@ stage "6 check"
 grep -q 'RRVM-LINUX: init reached' "$LOG" \
   || fail "no 'RRVM-LINUX: init reached' token: the inner Linux never ran /init (rrvm exit $rc)"
 if [[ $VARIANT == boot ]]; then
-  [[ $rc == 0 ]] || fail "rrvm run exited $rc (expected 0 after the guest's poweroff)"
+  [[ $rc == 0 ]] || fail "rrvm exited $rc (expected 0 after the guest's poweroff)"
+fi
+if [[ $REPLAYS != 0 ]]; then
+  rst=$(sed -n 's/.*RRVM-RR: record status \([0-9]*\).*/\1/p' "$LOG" | tr -d '\r')
+  [[ -n $rst ]] || fail "the recording did not finish"
+  n=$(grep -c "RRVM-RR: replay [0-9]* status $rst console identical" "$LOG" || true)
+  [[ $n == "$REPLAYS" ]] || fail "only $n of $REPLAYS replays ended with status $rst and an identical console"
+  if [[ $VARIANT == rr ]]; then
+    grep -q 'Kernel panic - not syncing: sysrq triggered crash' "$LOG" || fail "the recording did not reach the sysrq panic"
+  fi
+  echo "=== boot-in-lane: recorded (status $rst) and replayed $n/$REPLAYS times with byte-identical consoles"
 fi
 echo "=== boot-in-lane [$(el)s]: PASSED"
 [[ -z ${RRVM_TEST_LOG:-} ]] && rm -f "$LOG"
