@@ -148,6 +148,24 @@ void run__print_final_state(struct vm *vm)
 		(unsigned long long)fp__memory(vm));
 }
 
+void run__console_run(struct vm *vm, const struct run_opts *o, double t0)
+{
+	/* Raw terminal: keystrokes go to the guest as typed. */
+	struct termios saved;
+	bool raw = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	if (raw) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		t.c_oflag |= OPOST | ONLCR;
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	}
+	vm__run(vm);
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	if (o->stats)
+		vcpu__print_stats(vm, stderr, run__now_s() - t0);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
@@ -166,20 +184,7 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "rrvm: %s\n", err.msg);
 		return RRVM_EXIT_ERROR;
 	}
-	/* Raw terminal: keystrokes go to the guest as typed. */
-	struct termios saved;
-	bool raw = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
-	if (raw) {
-		struct termios t = saved;
-		cfmakeraw(&t);
-		t.c_oflag |= OPOST | ONLCR;
-		tcsetattr(STDIN_FILENO, TCSANOW, &t);
-	}
-	vm__run(vm);
-	if (raw)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	if (o.stats)
-		vcpu__print_stats(vm, stderr, run__now_s() - t0);
+	run__console_run(vm, &o, t0);
 	int status = run__report_stop(vm);
 	vm__destroy(vm);
 	return status;

@@ -22,6 +22,10 @@ int run_opts__parse(struct run_opts *o, int argc, char **argv, const char *cmd);
 /* The help text for those options. */
 extern const char run_opts_help[];
 
+/* Runs the VM with the terminal raw (keystrokes go to the guest), restores
+ * it, and prints statistics when o->stats. t0 is the run__now_s() at start. */
+void run__console_run(struct vm *vm, const struct run_opts *o, double t0);
+
 /* Prints "rrvm: final state: event N, rip R, registers H, memory M" — equal
  * lines from a recording and its replay mean the same end state. */
 void run__print_final_state(struct vm *vm);

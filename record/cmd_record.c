@@ -1,11 +1,9 @@
 /* cmd_record.c — `rrvm record`: run a VM live and write everything it takes from outside into a trace. */
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "core/cmds.h"
-#include "core/vcpu.h"
 #include "record/recorder.h"
 
 static void record_usage(FILE *f)
@@ -66,19 +64,7 @@ int cmd_record(int argc, char **argv)
 		vm__destroy(vm);
 		return RRVM_EXIT_ERROR;
 	}
-	struct termios saved;
-	bool raw = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
-	if (raw) {
-		struct termios t = saved;
-		cfmakeraw(&t);
-		t.c_oflag |= OPOST | ONLCR;
-		tcsetattr(STDIN_FILENO, TCSANOW, &t);
-	}
-	vm__run(vm);
-	if (raw)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	if (o.stats)
-		vcpu__print_stats(vm, stderr, run__now_s() - t0);
+	run__console_run(vm, &o, t0);
 	uint64_t landmarks, deferrals;
 	recorder__counts(vm->rec, &landmarks, &deferrals);
 	int status = run__report_stop(vm);
