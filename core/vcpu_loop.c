@@ -161,7 +161,7 @@ static int prepare_injection(struct vm *vm)
 		if (at_exit)
 			run->request_interrupt_window = 0;
 	} else if (at_exit) {
-		run->request_interrupt_window = !vm->rec || recorder__use_irq_window(vm->rec);
+		run->request_interrupt_window = 1;
 	}
 	return 0;
 }

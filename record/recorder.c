@@ -25,7 +25,6 @@ struct recorder {
 	uint32_t since_clock_check;
 	uint64_t landmarks, deferrals;
 	enum doctor_bp_method bp[2]; /* how replay can stop in CPL0 / CPL3 on this host */
-	bool irq_window;             /* interrupt-window exits are precise here */
 };
 
 static uint64_t coarse_ns(void)
@@ -133,7 +132,6 @@ static int build_header(struct trace_header *h, struct vm *vm, const struct reco
 	char num[32];
 	snprintf(num, sizeof(num), "%u", vm->load.rdtsc_sites);
 	if ((rc = trace_header__add_cap(h, "landmarks_cpl0", bp_names[r->bp[0]])) ||
-	    (rc = trace_header__add_cap(h, "irq_window", r->irq_window ? "exit" : "off")) ||
 	    (rc = trace_header__add_cap(h, "landmarks_cpl3", bp_names[r->bp[1]])) ||
 	    (rc = trace_header__add_cap(h, "rdtsc_sites", num)))
 		return rc;
@@ -155,11 +153,6 @@ int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct
 	} else {
 		r->bp[0] = r->bp[1] = DOC_BP_NONE;
 	}
-	/* Every host measured either has precise interrupt-window exits and
-	 * working hardware breakpoints (hardware KVM, the PVM development host)
-	 * or neither (QEMU TCG's emulated SVM, where both are only checked
-	 * between translation blocks): one probe stands for both. */
-	r->irq_window = r->bp[0] == DOC_BP_HW;
 	/* Only hardware breakpoints are implemented for replay so far. */
 	for (int i = 0; i < 2; i++)
 		if (r->bp[i] != DOC_BP_HW)
@@ -307,11 +300,6 @@ bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector)
 	append(r, vm, &ev);
 	r->landmarks++;
 	return true;
-}
-
-bool recorder__use_irq_window(const struct recorder *r)
-{
-	return r->irq_window;
 }
 
 void recorder__console(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len)

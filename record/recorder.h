@@ -31,11 +31,6 @@ void recorder__irq(struct recorder *r, struct vm *vm, uint32_t vector);
  * reach this point (a landmark: logged, returns true, the caller injects) or
  * not (a deferral: logged, returns false). */
 bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector);
-/* False when this host's interrupt-window exits may land late (QEMU TCG's
- * emulated SVM checks for them only between translation blocks): the
- * recording then injects only at exits where the guest can take an
- * interrupt, and never asks for a window exit. */
-bool recorder__use_irq_window(const struct recorder *r);
 /* Guest console output. */
 void recorder__console(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len);
 /* Logs how the run ended, seals the trace (index, footer) and frees r. */
