@@ -15,6 +15,7 @@
 #include "core/x86.h"
 #include "record/sha256.h"
 #include "record/trace.h"
+#include "record/trace_codec.h"
 
 #define FLUSH_INTERVAL_NS 1000000000ull   /* seal a chunk at least once a second (SIGKILL safety) */
 
@@ -73,19 +74,11 @@ static int copy_image(const char *src, const char *dir, const char *name, struct
 		}
 		if (n == 0)
 			break;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t m = write(out, buf + off, (size_t)(n - off));
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m <= 0) {
-				rc = err__set(err, m < 0 ? -errno : -EIO, "%s: write error: %s", dst,
-					      m < 0 ? strerror(errno) : "short write");
-				break;
-			}
-			off += m;
-		}
-		if (rc)
+		int w = trace_codec__write_all(out, buf, (size_t)n);
+		if (w) {
+			rc = err__set(err, w, "%s: write error: %s", dst, strerror(-w));
 			break;
+		}
 	}
 	if (!rc && fsync(out) < 0)
 		rc = err__set(err, -errno, "%s: fsync: %s", dst, strerror(errno));

@@ -517,7 +517,7 @@ int trace_codec__footer_decode(const uint8_t *buf, size_t len, const uint8_t uui
 
 /* ---- files ------------------------------------------------------------------- */
 
-static int write_all(int fd, const void *buf, size_t len)
+int trace_codec__write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	while (len) {
@@ -534,6 +534,7 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+
 int trace_codec__write_atomic(int dirfd, const char *name, const void *buf, size_t len, struct rrvm_err *err)
 {
 	char tmp[64];
@@ -541,7 +542,7 @@ int trace_codec__write_atomic(int dirfd, const char *name, const void *buf, size
 	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return err__set(err, -errno, "%s: cannot create: %s", tmp, strerror(errno));
-	int rc = write_all(fd, buf, len);
+	int rc = trace_codec__write_all(fd, buf, len);
 	if (!rc && fsync(fd))
 		rc = -errno;
 	if (close(fd) && !rc)

@@ -46,21 +46,6 @@ static int fail(struct trace_writer *w, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static void chunk_reset(struct trace_writer *w)
 {
@@ -112,7 +97,7 @@ static int seal(struct trace_writer *w)
 	}
 	trace_codec__chunk_hdr_put(w->out, &ci, trace_codec__crc32c(0, w->out + TC_CHUNK_HDR_LEN, ci.comp_len));
 
-	int rc = write_all(w->fd, w->out, TC_CHUNK_HDR_LEN + (size_t)ci.comp_len);
+	int rc = trace_codec__write_all(w->fd, w->out, TC_CHUNK_HDR_LEN + (size_t)ci.comp_len);
 	if (rc) {
 		if (ftruncate(w->fd, (off_t)w->file_off) == 0)
 			lseek(w->fd, (off_t)w->file_off, SEEK_SET);
@@ -378,7 +363,7 @@ int trace_writer__open_opts(struct trace_writer **wp, const char *dir, const str
 		goto fail;
 	}
 	trace_codec__events_preamble(pre, w->uuid);
-	if ((rc = write_all(w->fd, pre, sizeof(pre)))) {
+	if ((rc = trace_codec__write_all(w->fd, pre, sizeof(pre)))) {
 		err__set(err, rc, "events: writing the preamble failed: %s", strerror(-rc));
 		goto fail;
 	}
