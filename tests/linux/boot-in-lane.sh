@@ -32,6 +32,8 @@ while [[ $# -gt 0 ]]; do
 done
 LANE_TIMEOUT=${RRVM_LANE_TIMEOUT:-300}
 APPEND=${RRVM_LINUX_APPEND:-console=ttyS0 nolapic lpj=9781808 panic=-1}
+# Recording and replaying take a few times longer than one boot.
+[[ $REPLAYS != 0 && -z ${RRVM_LANE_TIMEOUT:-} ]] && LANE_TIMEOUT=$((300 + 120 * REPLAYS))
 T0=$EPOCHREALTIME
 el() { awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}'; }
 stage() { STAGE=$1; echo "=== boot-in-lane [$(el)s]: stage $1"; }
