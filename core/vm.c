@@ -280,6 +280,8 @@ size_t vm__console_read(struct vm *vm, uint8_t *buf, size_t max)
 		vm->input_tail++;
 	}
 	pthread_mutex_unlock(&vm->input_lock);
+	if (vm->rec && n)
+		recorder__console_in(vm->rec, vm, buf, n);
 	return n;
 }
 

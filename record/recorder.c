@@ -295,16 +295,26 @@ bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector)
 	return true;
 }
 
-void recorder__console(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len)
+static void append_bytes(struct recorder *r, struct vm *vm, uint32_t type, const uint8_t *buf, size_t len)
 {
 	while (len > 0) {
 		uint32_t n = len > (1u << 20) ? (1u << 20) : (uint32_t)len;
-		struct trace_event ev = { .type = TR_CONSOLE_OUT, .event_no = trace_writer__event_no(r->w) };
+		struct trace_event ev = { .type = type, .event_no = trace_writer__event_no(r->w) };
 		ev.u.bytes = (struct trace_bytes){ .data = buf, .len = n };
 		append(r, vm, &ev);
 		buf += n;
 		len -= n;
 	}
+}
+
+void recorder__console_in(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len)
+{
+	append_bytes(r, vm, TR_CONSOLE_IN, buf, len);
+}
+
+void recorder__console(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len)
+{
+	append_bytes(r, vm, TR_CONSOLE_OUT, buf, len);
 }
 
 static uint32_t stop_reason(enum vm_stop s)

@@ -31,6 +31,9 @@ void recorder__irq(struct recorder *r, struct vm *vm, uint32_t vector);
  * reach this point (a landmark: logged, returns true, the caller injects) or
  * not (a deferral: logged, returns false). */
 bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector);
+/* Console input handed to the guest's UART (for trace tools; replay gets it
+ * through the recorded IN values). */
+void recorder__console_in(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len);
 /* Guest console output. */
 void recorder__console(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len);
 /* Logs how the run ended, seals the trace (index, footer) and frees r. */

@@ -135,5 +135,6 @@ __attribute__((noreturn)) void user_spin(u64 iters, u64 unused1, u64 unused2);
 /* ---- scenarios.c / race.c ---- */
 void scenario_run(const char *name);
 void scenario_race(void);
+void scenario_echo(void);
 
 #endif

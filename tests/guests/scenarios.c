@@ -1,7 +1,7 @@
 /* scenarios.c — the test scenarios selected by the first word of the command line. */
 #include "kernel.h"
 
-#define SCENARIO_LIST "hello timer tasks crash race memstress badinsn ring3spin reboot"
+#define SCENARIO_LIST "hello timer tasks crash race memstress badinsn ring3spin reboot echo"
 
 static void scenario_timer(void)
 {
@@ -193,6 +193,8 @@ void scenario_run(const char *name)
 		scenario_ring3spin();
 	else if (streq(name, "reboot"))
 		scenario_reboot();
+	else if (streq(name, "echo"))
+		scenario_echo();
 	else {
 		kprintf("testkernel: %s '%s'\n", *name ? "unknown scenario" : "no scenario given", name);
 		kprintf("scenarios: " SCENARIO_LIST "\n");
