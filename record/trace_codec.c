@@ -111,7 +111,7 @@ uint32_t trace__value_hash_u64(uint64_t value, uint32_t size)
 }
 
 /* Byte string carried by ev (the last field of its payload), or NULL. */
-static const uint8_t *blob_of(const struct trace_event *ev, uint32_t *len)
+const uint8_t *trace_codec__blob(const struct trace_event *ev, uint32_t *len)
 {
 	switch (ev->type) {
 	case TR_IN_VALUE: *len = ev->u.in.len; return ev->u.in.data;
@@ -135,7 +135,7 @@ size_t trace_codec__max_size(const struct trace_event *ev)
 	uint32_t len;
 	if (ev->type == TR_EXIT)
 		return TC_EXIT_MAX;
-	blob_of(ev, &len);
+	trace_codec__blob(ev, &len);
 	return 1 + TC_VARINT_MAX + HEAD_MAX + TC_VARINT_MAX + len;
 }
 
@@ -223,7 +223,7 @@ size_t trace_codec__encode(uint8_t *dst, const struct trace_event *ev, struct tc
 	}
 
 	uint32_t blen = 0;
-	const uint8_t *blob = blob_of(ev, &blen);
+	const uint8_t *blob = trace_codec__blob(ev, &blen);
 	size_t plen = h + (has_blob(ev->type) ? tc_varint_len(blen) + blen : 0);
 	size_t n = 0;
 	dst[n++] = (uint8_t)ev->type;

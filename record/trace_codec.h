@@ -197,6 +197,9 @@ int trace_codec__write_atomic(int dirfd, const char *name, const void *buf, size
 int trace_codec__read_file(int dirfd, const char *name, size_t max, uint8_t **buf, size_t *len,
 			   struct rrvm_err *err);
 
+/* The byte string an event carries (the last field of its payload), or NULL. */
+const uint8_t *trace_codec__blob(const struct trace_event *ev, uint32_t *len);
+
 /* write(2) until all of buf is written: 0, -errno, or -EIO for a zero-length write. */
 int trace_codec__write_all(int fd, const void *buf, size_t len);
 

@@ -117,19 +117,6 @@ static int seal(struct trace_writer *w)
 	return 0;
 }
 
-static const uint8_t *blob(const struct trace_event *ev, uint32_t *len)
-{
-	switch (ev->type) {
-	case TR_IN_VALUE: *len = ev->u.in.len; return ev->u.in.data;
-	case TR_CONSOLE_OUT:
-	case TR_CONSOLE_IN: *len = ev->u.bytes.len; return ev->u.bytes.data;
-	case TR_DMA: *len = ev->u.dma.len; return ev->u.dma.data;
-	case TR_SNAPSHOT: *len = ev->u.snapshot.len; return ev->u.snapshot.name;
-	case TR_STOP: *len = ev->u.stop.len; return ev->u.stop.msg;
-	default: *len = 0; return NULL;
-	}
-}
-
 int trace_writer__append(struct trace_writer *w, const struct trace_event *ev)
 {
 	uint32_t blen;
@@ -144,7 +131,7 @@ int trace_writer__append(struct trace_writer *w, const struct trace_event *ev)
 			   w->st.exits == UINT64_MAX
 		 : ev->event_no != w->st.exits)
 		return -EINVAL;
-	b = blob(ev, &blen);
+	b = trace_codec__blob(ev, &blen);
 	if (blen > TRACE_MAX_BYTES)
 		return -E2BIG;
 	if (blen && !b)
