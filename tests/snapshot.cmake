@@ -1,0 +1,8 @@
+# snapshot.cmake — replay sessions (seek), device state, snapshots: take, store, restore, resume.
+add_executable(session_seek ${CMAKE_SOURCE_DIR}/tests/tools/session_seek.c)
+target_link_libraries(session_seek PRIVATE rrvmcore)
+
+foreach(s tasks timer crash)
+  rrvm_e2e(session_seek_${s} 300 ${E2E}/session_seek.sh ${s})
+  set_tests_properties(session_seek_${s} PROPERTIES ENVIRONMENT "${E2E_ENV};SESSION_SEEK=$<TARGET_FILE:session_seek>")
+endforeach()
