@@ -8,6 +8,7 @@ int cmd_run(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_tui(int argc, char **argv);     /* tui/cmd_tui.c */
 
 /* Options shared by every subcommand that boots a VM (run, record):
  * --kernel --initrd --append --mem --cpu --clock --quantum, and a trailing
