@@ -104,10 +104,15 @@ browse)
 	wait_re "Registers +at event $last$" "registers are the crash's"
 	[ "$r0" != "$(rip_line)" ] || fail "RIP at event 0 ($r0) equals RIP at the crash"
 	# Back to an earlier point (snapshots when the trace has them, else an event before the panic).
-	panic_ev=$("$RRVM" trace dump --kind console "$tmp/crash" |
-		awk '/KERNEL PANIC/ { print $1; exit }')
-	[ -n "$panic_ev" ] || fail "no console record with the panic in the trace"
-	early=$((panic_ev - 1))
+	# The last console record before the panic text starts, with the whole "crash:" line printed
+	# (console records are cut wherever the recorder flushed).
+	early=
+	for e in $("$RRVM" trace dump --kind console "$tmp/crash" | awk 'NR > 1 { print $1 }' | uniq); do
+		c=$("$RRVM" trace console --to "$e" "$tmp/crash")
+		grep -q "KERNEL PANIC" <<<"$c" && break
+		grep -q "crash: dereferencing a NULL pointer in ring 0" <<<"$c" && early=$e
+	done
+	[ -n "$early" ] || fail "no event with the crash line printed and the panic not yet"
 	keys g
 	wait_for "go to event"
 	keys "$early" Enter
@@ -121,7 +126,11 @@ browse)
 	keys / ; wait_for "/"
 	keys "RRVM-TEST" Enter
 	wait_for '"RRVM-TEST": line' "search reports the match"
-	want_ev=$("$RRVM" trace dump --kind console "$tmp/crash" | awk '/RRVM-TEST/ { print $1; exit }')
+	want_ev=
+	for e in $("$RRVM" trace dump --kind console "$tmp/crash" | awk 'NR > 1 { print $1 }' | uniq); do
+		"$RRVM" trace console --to "$e" "$tmp/crash" | grep -q "RRVM-TEST" && { want_ev=$e; break; }
+	done
+	[ -n "$want_ev" ] || fail "no RRVM-TEST line in the console"
 	wait_for "printed at event $want_ev (cursor moved there)"
 	wait_for "event $want_ev/$last"
 	wait_for "RRVM-TEST crash: panic"
