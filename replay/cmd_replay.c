@@ -12,6 +12,7 @@
 #include "record/sha256.h"
 #include "record/trace.h"
 #include "replay/replayer.h"
+#include "replay/session.h"
 
 static void replay_usage(FILE *f)
 {
@@ -32,44 +33,6 @@ static void replay_usage(FILE *f)
 		   "3 panic, ...; with --check: 0), 9 divergence, 1 unreadable trace or monitor error\n");
 }
 
-/* Checks that TRACE_DIR/<name> still hashes to what the header says. */
-static int check_image(const char *dir, const char *name, const struct trace_image *img, bool allow,
-		       struct rrvm_err *err)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	uint8_t sum[32];
-	uint64_t size;
-	int rc = sha256__file(path, sum, &size, err);
-	if (rc)
-		return rc;
-	if (size == img->size && !memcmp(sum, img->sha256, 32))
-		return 0;
-	if (allow) {
-		fprintf(stderr, "rrvm: warning: %s differs from the recorded image (%s): replaying anyway\n", path,
-			img->name);
-		return 0;
-	}
-	return err__set(err, -EBADMSG, "%s differs from the image recorded in the trace header (%s, %" PRIu64
-			" bytes): refusing to replay (--allow-image-mismatch to find where it diverges)",
-			path, img->name, img->size);
-}
-
-static struct kvm_cpuid2 *cpuid_from_header(const struct trace_header *h)
-{
-	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + h->n_cpuid * sizeof(c->entries[0]));
-	if (!c)
-		return NULL;
-	c->nent = h->n_cpuid;
-	for (uint32_t i = 0; i < h->n_cpuid; i++) {
-		const struct trace_cpuid_entry *e = &h->cpuid[i];
-		c->entries[i] = (struct kvm_cpuid_entry2){ .function = e->function, .index = e->index,
-							   .flags = e->flags, .eax = e->eax, .ebx = e->ebx,
-							   .ecx = e->ecx, .edx = e->edx };
-	}
-	return c;
-}
-
 enum { OPT_TO = 256, OPT_QUIET, OPT_CHECK, OPT_ALLOW, OPT_STATS };
 
 int cmd_replay(int argc, char **argv)
@@ -83,7 +46,7 @@ int cmd_replay(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct replay_opts ro = { .console_fd = STDOUT_FILENO };
+	struct replay_opts ro = { .console_fd = STDOUT_FILENO };   /* to_event, quiet, console */
 	bool check = false, allow = false, stats = false;
 	optind = 1;
 	opterr = 0;
@@ -117,55 +80,21 @@ int cmd_replay(int argc, char **argv)
 	const char *dir = argv[optind];
 
 	struct rrvm_err err = { "" };
-	struct trace_reader *tr;
-	if (trace_reader__open(&tr, dir, &err)) {
+	struct session_opts so = { .quiet = ro.quiet, .console_fd = ro.console_fd, .allow_image_mismatch = allow };
+	struct replay_session *s;
+	double t0 = run__now_s();
+	if (session__open(&s, dir, &so, &err)) {
 		fprintf(stderr, "rrvm: %s\n", err.msg);
 		return RRVM_EXIT_ERROR;
 	}
+	struct trace_reader *tr = session__trace(s);
 	const struct trace_status *st = trace_reader__status(tr);
 	if (st->end != TRACE_END_COMPLETE)
 		fprintf(stderr, "rrvm: warning: %s\n", st->msg);
-	const struct trace_header *h = trace_reader__header(tr);
-	char kernel[4096], initrd[4096];
-	snprintf(kernel, sizeof(kernel), "%s/kernel", dir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd", dir);
-	bool has_initrd = false;
-	for (uint32_t i = 0; i < h->n_images; i++) {
-		const struct trace_image *img = &h->images[i];
-		const char *name = img->kind == TRACE_IMG_KERNEL ? "kernel" : img->kind == TRACE_IMG_INITRD ? "initrd" : NULL;
-		if (!name)
-			continue;
-		has_initrd |= img->kind == TRACE_IMG_INITRD;
-		if (check_image(dir, name, img, allow, &err)) {
-			fprintf(stderr, "rrvm: %s\n", err.msg);
-			trace_reader__close(tr);
-			return RRVM_EXIT_ERROR;
-		}
-	}
-	struct kvm_cpuid2 *cpuid = cpuid_from_header(h);
-	struct vm_config cfg = {
-		.mem_size = h->ram_bytes, .kernel = kernel, .initrd = has_initrd ? initrd : NULL,
-		.append = h->cmdline, .cpu_profile = h->cpu_profile, .cpuid = cpuid,
-		.clock = h->clock_mode == TRACE_CLOCK_VIRTUAL ? CLOCK_VIRTUAL : CLOCK_REAL,
-		.quantum_ns = h->quantum_ns, .console_out_fd = -1, .console_in_fd = -1, .replay = true,
-	};
-	struct vm *vm;
-	double t0 = run__now_s();
-	int rc = cpuid ? vm__create(&vm, &cfg, &err) : err__set(&err, -ENOMEM, "out of memory");
-	free(cpuid);
-	if (rc) {
+	struct vm *vm = session__vm(s);
+	struct replayer *rep = session__replayer(s);
+	if (session__run_to(s, ro.to_event ? ro.to_event : UINT64_MAX, &err) && vm->stop != VM_STOP_ERROR)
 		fprintf(stderr, "rrvm: %s\n", err.msg);
-		trace_reader__close(tr);
-		return RRVM_EXIT_ERROR;
-	}
-	struct replayer *rep;
-	if (replayer__open(&rep, vm, tr, &ro, &err)) {
-		fprintf(stderr, "rrvm: %s\n", err.msg);
-		trace_reader__close(tr);
-		vm__destroy(vm);
-		return RRVM_EXIT_ERROR;
-	}
-	vm__run(vm);
 	if (stats)
 		vcpu__print_stats(vm, stderr, run__now_s() - t0);
 	uint64_t events, landmarks, misses;
@@ -189,8 +118,6 @@ int cmd_replay(int argc, char **argv)
 			status = RRVM_EXIT_ERROR;
 		}
 	}
-	vm->rep = NULL;
-	replayer__close(rep);
-	vm__destroy(vm);
+	session__close(s);
 	return status;
 }
