@@ -109,6 +109,8 @@ void guest_debug__exit(struct vm *vm)
 		vm__request_stop(vm, VM_STOP_ERROR, -EINVAL,
 				 "unexpected debug exit at 0x%llx (DR6 0x%llx)", (unsigned long long)g->pc,
 				 (unsigned long long)g->dr6);
+	if (g->gdb_stop && g->filter && vm->stop == VM_STOP_NONE && !g->filter(vm, g->filter_ctx))
+		g->gdb_stop = false;
 	if (g->gdb_stop)
 		vm__request_stop(vm, VM_STOP_DEBUG, 0, "debugger stop at 0x%llx", (unsigned long long)g->pc);
 }

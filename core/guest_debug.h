@@ -32,6 +32,11 @@ struct guest_debug {
 	bool gdb_stop;            /* the exit is the debugger's: the loop stops with VM_STOP_DEBUG */
 	unsigned gdb_hit;         /* gdb's slots that fired */
 	volatile int interrupt;   /* set from another thread: stop the loop soon (Ctrl-C in gdb) */
+	/* The debugger's say on each of its traps, in the vCPU thread: false
+	 * lets the guest run on without leaving the loop (counting breakpoint
+	 * hits, checking watched values after each step). NULL: always stop. */
+	bool (*filter)(struct vm *vm, void *ctx);
+	void *filter_ctx;
 	int last_errno;           /* KVM_SET_GUEST_DEBUG failure, 0 when fine */
 };
 

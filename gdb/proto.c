@@ -461,21 +461,31 @@ static const struct gdb_cmd cmds[] = {
 	{ "k", "", cmd_kill },
 };
 
-static int dispatch(struct gdb_conn *c, const uint8_t *p, size_t len)
+int gdb_proto__match(const uint8_t *p, size_t len, struct gdb_args *a, const char **name)
 {
-	static struct gdb_args a;
-	c->packets++;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		size_t k = strlen(cmds[i].prefix);
 		if (len < k || memcmp(p, cmds[i].prefix, k))
 			continue;
-		if (gdb_args__parse(cmds[i].schema, p + k, len - k, &a)) {
-			c->bad_packets++;
-			return reply_err(c, EINVAL);
-		}
-		return cmds[i].fn(c, &a);
+		if (name)
+			*name = cmds[i].prefix;
+		return gdb_args__parse(cmds[i].schema, p + k, len - k, a) ? -EINVAL : (int)i;
 	}
-	return reply_str(c, "");   /* unsupported */
+	return -ENOENT;
+}
+
+static int dispatch(struct gdb_conn *c, const uint8_t *p, size_t len)
+{
+	static struct gdb_args a;
+	c->packets++;
+	int i = gdb_proto__match(p, len, &a, NULL);
+	if (i == -ENOENT)
+		return reply_str(c, "");   /* unsupported */
+	if (i < 0) {
+		c->bad_packets++;
+		return reply_err(c, EINVAL);
+	}
+	return cmds[i].fn(c, &a);
 }
 
 void gdb_conn__init(struct gdb_conn *c, struct gdb_target *t, gdb_send_fn send, void *ctx)

@@ -25,6 +25,10 @@ struct gdb_args {
  * Returns 0, or -EINVAL when the packet does not fit the schema. */
 int gdb_args__parse(const char *schema, const uint8_t *pkt, size_t len, struct gdb_args *a);
 
+/* Finds the command a packet names and parses its arguments: the table
+ * index, -ENOENT (unsupported: replied ""), or -EINVAL (malformed: Exx). */
+int gdb_proto__match(const uint8_t *pkt, size_t len, struct gdb_args *a, const char **name);
+
 typedef int (*gdb_send_fn)(void *ctx, const void *buf, size_t len);
 
 struct gdb_conn {

@@ -82,9 +82,9 @@ static int put(struct vm *vm, const struct cpu *c)
 	return 0;
 }
 
-static uint64_t *gpr(struct kvm_regs *r, unsigned i)
+static __u64 *gpr(struct kvm_regs *r, unsigned i)
 {
-	uint64_t *t[16] = { &r->rax, &r->rbx, &r->rcx, &r->rdx, &r->rsi, &r->rdi, &r->rbp, &r->rsp,
+	__u64 *t[16] = { &r->rax, &r->rbx, &r->rcx, &r->rdx, &r->rsi, &r->rdi, &r->rbp, &r->rsp,
 			    &r->r8,  &r->r9,  &r->r10, &r->r11, &r->r12, &r->r13, &r->r14, &r->r15 };
 	return t[i];
 }
@@ -95,7 +95,7 @@ static struct kvm_segment *seg(struct kvm_sregs *s, unsigned i)
 	return t[i];
 }
 
-static uint64_t *cr(struct kvm_sregs *s, unsigned i)
+static __u64 *cr(struct kvm_sregs *s, unsigned i)
 {
 	return i == 0 ? &s->cr0 : i == 2 ? &s->cr2 : i == 3 ? &s->cr3 : i == 4 ? &s->cr4 : &s->cr8;
 }
