@@ -66,6 +66,14 @@ void session__cancel(struct replay_session *s);
  * run__print_final_state prints. 0 or -errno. */
 int session__state_hash(struct replay_session *s, uint64_t *regs, uint64_t *mem);
 
+/* Snapshot bookkeeping (automatic ones taken, restores, ...). */
+struct session_snap_stats {
+	uint64_t taken, restored, dropped;  /* automatic snapshots taken and thinned out; restores */
+	uint32_t stored, recorded;          /* in memory now (base, automatic, recorded); recorded ones */
+	uint64_t bytes;                     /* page data they hold */
+};
+void session__snapshot_stats(const struct replay_session *s, struct session_snap_stats *out);
+
 void session__close(struct replay_session *s);
 
 #endif
