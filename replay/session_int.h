@@ -24,6 +24,8 @@ struct replay_session {
 	bool want_store;           /* create the store at the next boot */
 	uint64_t snap_every;       /* auto snapshots: events between them */
 	uint64_t snap_taken, snap_restored, snap_dropped;
+	void (*snap_hide)(void *ctx, struct vm *vm), (*snap_show)(void *ctx, struct vm *vm);
+	void *snap_hook_ctx;
 	struct {
 		/* Called before each vm__run step (snapshot engine); 0 or -errno. */
 		int (*before_run)(struct replay_session *s);

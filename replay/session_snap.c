@@ -90,7 +90,11 @@ int session__snap_auto(struct replay_session *s, struct rrvm_err *err)
 	struct snap_pos pos;
 	replayer__pos(s->rep, &pos.event, &pos.recs);
 	struct snapshot *snap;
+	if (s->snap_hide)
+		s->snap_hide(s->snap_hook_ctx, s->vm);
 	int rc = snap__take(s->store, s->vm, &pos, SNAP_AUTO, &snap, err);
+	if (s->snap_show)
+		s->snap_show(s->snap_hook_ctx, s->vm);
 	if (rc)
 		return rc;
 	s->snap_taken++;
@@ -111,7 +115,12 @@ int session__snap_restore(struct replay_session *s, uint64_t event, bool forward
 	int rc = snapfile__ensure_loaded(s->store, snap, err);
 	if (rc)
 		return rc;
-	if ((rc = snap__restore(s->store, s->vm, snap, false, NULL, err)))
+	if (s->snap_hide)
+		s->snap_hide(s->snap_hook_ctx, s->vm);
+	rc = snap__restore(s->store, s->vm, snap, false, NULL, err);
+	if (s->snap_show)
+		s->snap_show(s->snap_hook_ctx, s->vm);
+	if (rc)
 		return rc;
 	if ((rc = replayer__reposition(s->rep, snap->pos.event, snap->pos.recs, err)))
 		return rc;
@@ -135,4 +144,12 @@ void session__snapshot_stats(const struct replay_session *s, struct session_snap
 		for (struct snapshot *p = snap_store__first(s->store); p; p = p->next)
 			out->recorded += p->kind == SNAP_RECORDED;
 	}
+}
+
+void session__set_snapshot_hooks(struct replay_session *s, void (*hide)(void *ctx, struct vm *vm),
+				 void (*show)(void *ctx, struct vm *vm), void *ctx)
+{
+	s->snap_hide = hide;
+	s->snap_show = show;
+	s->snap_hook_ctx = ctx;
 }
