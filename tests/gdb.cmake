@@ -29,8 +29,9 @@ if(RRVM_CLANG)
     COMMENT "libFuzzer: fuzz_gdb_framer"
     VERBATIM)
   add_custom_target(fuzz_gdb_framer ALL DEPENDS ${FUZZ_GDB_BIN})
+  # New inputs go to a scratch corpus in the build tree (the first directory), never the source tree.
   add_test(NAME fuzz_gdb_framer_libfuzzer
-           COMMAND ${FUZZ_GDB_BIN} -max_total_time=5 -max_len=20000 -rss_limit_mb=1024
-                   ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/gdb_framer)
+           COMMAND sh -c "mkdir -p \"$1\" && exec \"$0\" -max_total_time=5 -max_len=20000 -rss_limit_mb=1024 \"$1\" \"$2\""
+                   ${FUZZ_GDB_BIN} ${CMAKE_BINARY_DIR}/fuzz_gdb_framer_corpus ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/gdb_framer)
   set_tests_properties(fuzz_gdb_framer_libfuzzer PROPERTIES TIMEOUT 60 LABELS "fuzz")
 endif()
