@@ -52,7 +52,7 @@ struct tui {
 
 	/* Console pane. */
 	long con_scroll;             /* lines scrolled back from the cursor's last line */
-	char search[128];
+	char search[256];
 	bool has_match;
 	size_t match_off, match_len;
 	bool con_center;             /* next draw scrolls the match line to the middle */
