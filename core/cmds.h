@@ -17,6 +17,7 @@ int cmd_trace(int argc, char **argv);
 struct run_opts {
 	struct vm_config cfg;
 	bool stats;
+	char disk_path[4096];       /* --disk without its ",ro" */
 };
 int run_opts__parse(struct run_opts *o, int argc, char **argv, const char *cmd);
 /* The help text for those options. */

@@ -19,7 +19,8 @@ static void replay_usage(FILE *f)
 		   "Re-executes a recording: the guest gets every recorded value at the same exit and every\n"
 		   "interrupt at the same point, and each exit is compared with the recorded one. At the\n"
 		   "first difference replay stops and reports the event, what was expected and what happened.\n"
-		   "No device models run; time the guest spent halted is skipped.\n\n"
+		   "Only the virtio models run (their queues write guest memory); every value the guest\n"
+		   "reads still comes from the trace. Time the guest spent halted is skipped.\n\n"
 		   "options:\n"
 		   "  --to EVENT          stop after this event\n"
 		   "  --quiet             do not print the guest console\n"
@@ -27,6 +28,10 @@ static void replay_usage(FILE *f)
 		   "  --allow-image-mismatch  replay even if the kernel/initrd in TRACE_DIR no longer\n"
 		   "                      match the hashes in its header (to find where they differ)\n"
 		   "  --stats             print exit counts when done\n"
+		   "  --disk PATH         the raw image a recording with --disk used: it must hash to the\n"
+		   "                      recorded SHA-256 (seen through the trace's disk.undo journal when the\n"
+		   "                      recording wrote it in place); replay's writes go to a throw-away\n"
+		   "                      temporary file, never to PATH\n"
 		   "  -h, --help          this help\n\n"
 		   "exit status: the recorded run's status when replay reaches its end (0 poweroff,\n"
 		   "3 panic, ...; with --check: 0), 9 divergence, 1 unreadable trace or monitor error\n");
@@ -70,7 +75,48 @@ static struct kvm_cpuid2 *cpuid_from_header(const struct trace_header *h)
 	return c;
 }
 
-enum { OPT_TO = 256, OPT_QUIET, OPT_CHECK, OPT_ALLOW, OPT_STATS };
+enum { OPT_TO = 256, OPT_QUIET, OPT_CHECK, OPT_ALLOW, OPT_STATS, OPT_DISK };
+
+/* The virtio devices the recording had (header capability "virtio"). */
+static int virtio_from_header(const struct trace_header *h, struct vm_config *cfg, const char *disk,
+			      const char *undo, struct rrvm_err *err)
+{
+	const char *list = NULL;
+	for (uint32_t i = 0; i < h->n_caps; i++)
+		if (!strcmp(h->caps[i].key, "virtio"))
+			list = h->caps[i].value;
+	if (!list)
+		return disk ? err__set(err, -EINVAL, "--disk given, but the recording had no virtio disk") : 0;
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "blk") || !strcmp(t, "blk-ro")) {
+			const struct trace_image *img = NULL;
+			for (uint32_t i = 0; i < h->n_images; i++)
+				if (h->images[i].kind == TRACE_IMG_DISK)
+					img = &h->images[i];
+			if (!img)
+				return err__set(err, -EBADMSG, "trace header: virtio-blk without a disk image entry");
+			if (!disk) {
+				char hex[65];
+				sha256__hex(img->sha256, hex);
+				return err__set(err, -EINVAL, "this recording used a virtio disk (%s, %" PRIu64 " bytes, sha256 %s): "
+						"give its image with --disk PATH", img->name, img->size, hex);
+			}
+			cfg->disk = disk;
+			cfg->disk_ro = !strcmp(t, "blk-ro");
+			cfg->disk_sha256 = img->sha256;
+			cfg->disk_undo = undo;
+		} else if (!strcmp(t, "rng")) {
+			cfg->virtio_rng = true;
+		} else if (!strcmp(t, "console")) {
+			cfg->virtio_console = true;
+		} else {
+			return err__set(err, -EPROTONOSUPPORT, "trace header: unknown virtio device '%s' (newer rrvm?)", t);
+		}
+	}
+	return 0;
+}
 
 int cmd_replay(int argc, char **argv)
 {
@@ -80,11 +126,13 @@ int cmd_replay(int argc, char **argv)
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "allow-image-mismatch", no_argument, NULL, OPT_ALLOW },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct replay_opts ro = { .console_fd = STDOUT_FILENO };
 	bool check = false, allow = false, stats = false;
+	const char *disk = NULL;
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -104,6 +152,7 @@ int cmd_replay(int argc, char **argv)
 		case OPT_CHECK: check = true; break;
 		case OPT_ALLOW: allow = true; break;
 		case OPT_STATS: stats = true; break;
+		case OPT_DISK: disk = optarg; break;
 		case 'h': replay_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "rrvm replay: unknown option '%s' (rrvm replay --help)\n", argv[optind - 1]);
@@ -142,13 +191,21 @@ int cmd_replay(int argc, char **argv)
 			return RRVM_EXIT_ERROR;
 		}
 	}
-	struct kvm_cpuid2 *cpuid = cpuid_from_header(h);
+	char undo[4096];
+	snprintf(undo, sizeof(undo), "%s/disk.undo", dir);
 	struct vm_config cfg = {
 		.mem_size = h->ram_bytes, .kernel = kernel, .initrd = has_initrd ? initrd : NULL,
-		.append = h->cmdline, .cpu_profile = h->cpu_profile, .cpuid = cpuid,
+		.append = h->cmdline, .cpu_profile = h->cpu_profile,
 		.clock = h->clock_mode == TRACE_CLOCK_VIRTUAL ? CLOCK_VIRTUAL : CLOCK_REAL,
 		.quantum_ns = h->quantum_ns, .console_out_fd = -1, .console_in_fd = -1, .replay = true,
 	};
+	if (virtio_from_header(h, &cfg, disk, undo, &err)) {
+		fprintf(stderr, "rrvm: %s\n", err.msg);
+		trace_reader__close(tr);
+		return RRVM_EXIT_ERROR;
+	}
+	struct kvm_cpuid2 *cpuid = cpuid_from_header(h);
+	cfg.cpuid = cpuid;
 	struct vm *vm;
 	double t0 = run__now_s();
 	int rc = cpuid ? vm__create(&vm, &cfg, &err) : err__set(&err, -ENOMEM, "out of memory");
