@@ -167,15 +167,12 @@ double run__now_s(void)
 void run__print_final_state(struct vm *vm)
 {
 	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0 || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+	uint64_t h, m;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0 || fp__state(vm, &h, &m) < 0)
 		return;
-	uint64_t h = fp__hash(1, &regs, sizeof(regs));
-	uint64_t cr[4] = { sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4 };
-	h = fp__hash(h, cr, sizeof(cr));
 	fprintf(stderr, "rrvm: final state: event %llu, rip 0x%llx, registers %016llx, memory %016llx\n",
 		(unsigned long long)vm->exits, (unsigned long long)regs.rip, (unsigned long long)h,
-		(unsigned long long)fp__memory(vm));
+		(unsigned long long)m);
 }
 
 void run__console_run(struct vm *vm, const struct run_opts *o, double t0)

@@ -5,6 +5,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/err.h"
+
+struct ds_out;
+struct ds_in;
+
 enum io_space { IO_SPACE_PIO = 0, IO_SPACE_MMIO = 1 };
 
 /* One signature for port and memory-mapped I/O. `offset` is relative to the
@@ -33,6 +38,16 @@ struct device {
 	uint64_t (*poll)(void *state, uint64_t now_ns);
 	/* Optional. Frees the state. */
 	void (*destroy)(void *state);
+	/* Saved state for snapshots (core/devstate.h; both or neither; a device
+	 * without them cannot be snapshotted, and snapshots refuse such a VM).
+	 * save: appends a u16 version and the device's state struct, field by
+	 * field, little-endian; 0 or -errno (-ENOSPC past DEV_STATE_MAX).
+	 * restore: decodes and validates every field (version, ranges, exact
+	 * length); with apply false it only validates, with apply true it
+	 * validates and then replaces the state, all or nothing. 0, or -EINVAL
+	 * with *err naming the field. Both run in the vCPU thread between runs. */
+	int (*save)(void *state, struct ds_out *out);
+	int (*restore)(void *state, struct ds_in *in, bool apply, struct rrvm_err *err);
 };
 
 #define IO_MAX_REGIONS 64

@@ -66,3 +66,16 @@ uint64_t fp__memory(const struct vm *vm)
 		h = fp__hash(h, vm->mem.region[i].host, vm->mem.region[i].size);
 	return h;
 }
+
+int fp__state(struct vm *vm, uint64_t *regs_hash, uint64_t *mem_hash)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0 || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	uint64_t h = fp__hash(1, &regs, sizeof(regs));
+	uint64_t cr[4] = { sregs.cr0, sregs.cr2, sregs.cr3, sregs.cr4 };
+	*regs_hash = fp__hash(h, cr, sizeof(cr));
+	*mem_hash = fp__memory(vm);
+	return 0;
+}

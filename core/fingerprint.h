@@ -21,4 +21,8 @@ int fp__compute(struct vm *vm, uint64_t *fp);
 /* Hash of every byte of guest RAM (final-state checks). */
 uint64_t fp__memory(const struct vm *vm);
 
+/* The final-state hashes: registers (GPRs, RIP, RFLAGS, CR0/2/3/4) and all
+ * of guest RAM. Equal values from two runs mean the same end state. */
+int fp__state(struct vm *vm, uint64_t *regs_hash, uint64_t *mem_hash);
+
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "core/devices.h"
+#include "core/devstate.h"
 #include "core/vm.h"
 
 /*
@@ -192,6 +193,42 @@ static void port92_io(void *dev, uint64_t off, uint8_t *d, uint32_t size, bool w
 	k->s.port92 = v;
 }
 
+/* Saved state (snapshots): version 1, then struct i8042_state field by field. */
+#define I8042_STATE_VERSION 1
+
+static int i8042_save(void *state, struct ds_out *o)
+{
+	const struct i8042_state *s = state;
+	ds__u16(o, I8042_STATE_VERSION);
+	ds__bytes(o, s->queue, sizeof(s->queue));
+	ds__bytes(o, s->qflags, sizeof(s->qflags));
+	const uint8_t f[] = { s->qhead, s->qcount, s->ctr, s->outport, s->pending, s->last_was_cmd, s->last_data,
+			      s->port92, s->irq1_level, s->irq12_level };
+	ds__bytes(o, f, sizeof(f));
+	return o->bad ? -ENOSPC : 0;
+}
+
+static int i8042_restore(void *state, struct ds_in *in, bool apply, struct rrvm_err *err)
+{
+	struct i8042_state n;
+	DS_CHECK(ds__g16(in) == I8042_STATE_VERSION, err, "i8042", "unknown version");
+	ds__gbytes(in, n.queue, sizeof(n.queue));
+	ds__gbytes(in, n.qflags, sizeof(n.qflags));
+	uint8_t f[10];
+	ds__gbytes(in, f, sizeof(f));
+	n.qhead = f[0], n.qcount = f[1], n.ctr = f[2], n.outport = f[3], n.pending = f[4];
+	n.last_was_cmd = f[5], n.last_data = f[6], n.port92 = f[7], n.irq1_level = f[8], n.irq12_level = f[9];
+	DS_CHECK(n.qhead < I8042_QUEUE && n.qcount <= I8042_QUEUE, err, "i8042", "output queue position out of range");
+	for (int i = 0; i < I8042_QUEUE; i++)
+		DS_CHECK(n.qflags[i] <= 3, err, "i8042", "queue byte flags other than bits 0-1");
+	DS_CHECK(n.last_was_cmd <= 1 && n.irq1_level <= 1 && n.irq12_level <= 1, err, "i8042",
+		 "a flag is not 0 or 1");
+	DS_CHECK_END(in, err, "i8042");
+	if (apply)
+		*(struct i8042_state *)state = n;
+	return 0;
+}
+
 int i8042__create(struct vm *vm, struct rrvm_err *err)
 {
 	struct i8042 *k = calloc(1, sizeof(*k));
@@ -201,7 +238,7 @@ int i8042__create(struct vm *vm, struct rrvm_err *err)
 	k->s.ctr = 0x40 | CTR_AUXDIS | CTR_SYS | CTR_KBDINT; /* translate, AUX off, as a BIOS leaves it */
 	k->s.outport = 0x03;            /* not in reset, A20 on */
 	k->s.port92 = 0x02;
-	struct device dev = { .name = "i8042", .state = k, .destroy = free };
+	struct device dev = { .name = "i8042", .state = k, .destroy = free, .save = i8042_save, .restore = i8042_restore };
 	int rc = vm__add_device(vm, &dev);
 	if (rc) {
 		free(k);

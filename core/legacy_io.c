@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/devices.h"
+#include "core/devstate.h"
 #include "core/vm.h"
 
 /*
@@ -60,7 +61,8 @@ static void pci_io(void *dev, uint64_t off, uint8_t *data, uint32_t size, bool i
 
 static int add_dev(struct vm *vm, const char *name, struct rrvm_err *err)
 {
-	struct device d = { .name = name };
+	struct device d = { .name = name, .state = (void *)name,
+			    .save = devstate__save_none, .restore = devstate__restore_none };
 	int rc = vm__add_device(vm, &d);
 	return rc ? err__set(err, rc, "%s: cannot add device", name) : 0;
 }

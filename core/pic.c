@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/devices.h"
+#include "core/devstate.h"
 #include "core/vm.h"
 
 /*
@@ -281,6 +282,49 @@ static void elcr_io(void *dev, uint64_t off, uint8_t *data, uint32_t size, bool 
 	IO_BYTEWISE(elcr_io8, dev, off, data, size, w);
 }
 
+/* Saved state (snapshots): version 1, then per chip every i8259 field in declaration order. */
+#define PIC_STATE_VERSION 1
+
+static int pic_save(void *state, struct ds_out *o)
+{
+	const struct pic_state *s = state;
+	ds__u16(o, PIC_STATE_VERSION);
+	for (int i = 0; i < 2; i++) {
+		const struct i8259 *c = &s->chip[i];
+		const uint8_t f[] = { c->irr, c->isr, c->imr, c->elcr, c->lines, c->vector_base, c->init_step,
+				      c->icw4_needed, c->single, c->auto_eoi, c->rotate_on_aeoi, c->special_mask,
+				      c->poll, c->read_isr, c->priority_add, c->sfnm };
+		ds__bytes(o, f, sizeof(f));
+	}
+	return o->bad ? -ENOSPC : 0;
+}
+
+static int pic_restore(void *state, struct ds_in *in, bool apply, struct rrvm_err *err)
+{
+	struct pic_state n;
+	DS_CHECK(ds__g16(in) == PIC_STATE_VERSION, err, "pic", "unknown version");
+	for (int i = 0; i < 2; i++) {
+		struct i8259 *c = &n.chip[i];
+		uint8_t f[16];
+		ds__gbytes(in, f, sizeof(f));
+		*c = (struct i8259){ .irr = f[0], .isr = f[1], .imr = f[2], .elcr = f[3], .lines = f[4],
+				     .vector_base = f[5], .init_step = f[6], .icw4_needed = f[7], .single = f[8],
+				     .auto_eoi = f[9], .rotate_on_aeoi = f[10], .special_mask = f[11], .poll = f[12],
+				     .read_isr = f[13], .priority_add = f[14], .sfnm = f[15] };
+		DS_CHECK(!(c->vector_base & 7), err, "pic", "vector base not a multiple of 8");
+		DS_CHECK(c->init_step <= 3, err, "pic", "ICW sequence step > 3");
+		DS_CHECK(c->priority_add <= 7, err, "pic", "rotation priority > 7");
+		DS_CHECK((c->elcr & ~elcr_mask[i]) == 0, err, "pic", "ELCR sets an edge-only line");
+		DS_CHECK(c->icw4_needed <= 1 && c->single <= 1 && c->auto_eoi <= 1 && c->rotate_on_aeoi <= 1 &&
+			 c->special_mask <= 1 && c->poll <= 1 && c->read_isr <= 1 && c->sfnm <= 1,
+			 err, "pic", "a mode flag is not 0 or 1");
+	}
+	DS_CHECK_END(in, err, "pic");
+	if (apply)
+		*(struct pic_state *)state = n;
+	return 0;
+}
+
 int pic__create(struct vm *vm, struct rrvm_err *err)
 {
 	struct pic *pic = calloc(1, sizeof(*pic));
@@ -289,7 +333,7 @@ int pic__create(struct vm *vm, struct rrvm_err *err)
 	pic->vm = vm;
 	/* Power-on: everything masked until the guest initialises the pair. */
 	pic->s.chip[0].imr = pic->s.chip[1].imr = 0xff;
-	struct device dev = { .name = "pic", .state = pic, .destroy = free };
+	struct device dev = { .name = "pic", .state = pic, .destroy = free, .save = pic_save, .restore = pic_restore };
 	int rc = vm__add_device(vm, &dev);
 	if (rc) {
 		free(pic);

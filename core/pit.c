@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "core/devices.h"
+#include "core/devstate.h"
 #include "core/vm.h"
 
 /*
@@ -324,6 +325,61 @@ static uint64_t pit_poll(void *state, uint64_t now)
 	}
 }
 
+/* Saved state (snapshots): version 1, each channel's fields in declaration order, then port61. */
+#define PIT_STATE_VERSION 1
+
+static int pit_save(void *state, struct ds_out *o)
+{
+	const struct pit_state *s = state;
+	ds__u16(o, PIT_STATE_VERSION);
+	for (int i = 0; i < 3; i++) {
+		const struct pit_channel *c = &s->ch[i];
+		ds__u64(o, c->load_ns);
+		ds__u64(o, c->base_ticks);
+		ds__u64(o, c->edges);
+		ds__u32(o, c->reload);
+		ds__u16(o, c->latched_count);
+		const uint8_t f[] = { c->mode, c->access, c->bcd, c->read_state, c->write_state, c->write_latch,
+				      c->count_latched, c->latched_hi, c->status_latched, c->status, c->gate,
+				      c->loaded, c->running };
+		ds__bytes(o, f, sizeof(f));
+	}
+	ds__u8(o, s->port61);
+	return o->bad ? -ENOSPC : 0;
+}
+
+static int pit_restore(void *state, struct ds_in *in, bool apply, struct rrvm_err *err)
+{
+	struct pit_state n;
+	DS_CHECK(ds__g16(in) == PIT_STATE_VERSION, err, "pit", "unknown version");
+	for (int i = 0; i < 3; i++) {
+		struct pit_channel *c = &n.ch[i];
+		c->load_ns = ds__g64(in);
+		c->base_ticks = ds__g64(in);
+		c->edges = ds__g64(in);
+		c->reload = ds__g32(in);
+		c->latched_count = ds__g16(in);
+		uint8_t f[13];
+		ds__gbytes(in, f, sizeof(f));
+		c->mode = f[0], c->access = f[1], c->bcd = f[2], c->read_state = f[3], c->write_state = f[4];
+		c->write_latch = f[5], c->count_latched = f[6], c->latched_hi = f[7], c->status_latched = f[8];
+		c->status = f[9], c->gate = f[10], c->loaded = f[11], c->running = f[12];
+		DS_CHECK(c->mode <= 5, err, "pit", "channel mode > 5");
+		DS_CHECK(c->access <= 3, err, "pit", "access mode > 3");
+		DS_CHECK(c->reload <= 65536, err, "pit", "reload count > 65536");
+		DS_CHECK(c->count_latched <= 2, err, "pit", "latched byte count > 2");
+		DS_CHECK(c->bcd <= 1 && c->read_state <= 1 && c->write_state <= 1 && c->latched_hi <= 1 &&
+			 c->status_latched <= 1 && c->gate <= 1 && c->loaded <= 1 && c->running <= 1,
+			 err, "pit", "a channel flag is not 0 or 1");
+	}
+	n.port61 = ds__g8(in);
+	DS_CHECK(n.port61 <= 0x0f, err, "pit", "port 0x61 bits above 3 set");
+	DS_CHECK_END(in, err, "pit");
+	if (apply)
+		*(struct pit_state *)state = n;
+	return 0;
+}
+
 int pit__create(struct vm *vm, struct rrvm_err *err)
 {
 	struct pit *p = calloc(1, sizeof(*p));
@@ -340,7 +396,8 @@ int pit__create(struct vm *vm, struct rrvm_err *err)
 		c->access = 3;
 		load_count(c, 0, 0);
 	}
-	struct device dev = { .name = "pit", .state = p, .poll = pit_poll, .destroy = free };
+	struct device dev = { .name = "pit", .state = p, .poll = pit_poll, .destroy = free,
+			      .save = pit_save, .restore = pit_restore };
 	int rc = vm__add_device(vm, &dev);
 	if (rc) {
 		free(p);

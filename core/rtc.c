@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "core/devices.h"
+#include "core/devstate.h"
 #include "core/mem.h"
 #include "core/vm.h"
 
@@ -311,6 +312,38 @@ static void fill_memory(struct rtc_state *s, const struct guest_mem *m)
 	s->cmos[0x2e] = (uint8_t)(sum >> 8), s->cmos[0x2f] = (uint8_t)sum;
 }
 
+/* Saved state (snapshots): version 1, offset_s, last_eval_ns, CMOS RAM, index, irq_level. */
+#define RTC_STATE_VERSION 1
+
+static int rtc_save(void *state, struct ds_out *o)
+{
+	const struct rtc_state *s = state;
+	ds__u16(o, RTC_STATE_VERSION);
+	ds__u64(o, (uint64_t)s->offset_s);
+	ds__u64(o, s->last_eval_ns);
+	ds__bytes(o, s->cmos, sizeof(s->cmos));
+	ds__u8(o, s->index);
+	ds__u8(o, s->irq_level);
+	return o->bad ? -ENOSPC : 0;
+}
+
+static int rtc_restore(void *state, struct ds_in *in, bool apply, struct rrvm_err *err)
+{
+	struct rtc_state n;
+	DS_CHECK(ds__g16(in) == RTC_STATE_VERSION, err, "rtc", "unknown version");
+	n.offset_s = (int64_t)ds__g64(in);
+	n.last_eval_ns = ds__g64(in);
+	ds__gbytes(in, n.cmos, sizeof(n.cmos));
+	n.index = ds__g8(in);
+	n.irq_level = ds__g8(in);
+	DS_CHECK(n.index < 128, err, "rtc", "CMOS index >= 128");
+	DS_CHECK(n.irq_level <= 1, err, "rtc", "IRQ line level not 0 or 1");
+	DS_CHECK_END(in, err, "rtc");
+	if (apply)
+		*(struct rtc_state *)state = n;
+	return 0;
+}
+
 int rtc__create(struct vm *vm, struct rrvm_err *err)
 {
 	struct rtc *r = calloc(1, sizeof(*r));
@@ -323,7 +356,8 @@ int rtc__create(struct vm *vm, struct rrvm_err *err)
 	r->s.last_eval_ns = vm__now_ns(vm);
 	fill_memory(&r->s, &vm->mem);
 	fill_time(&r->s, live_seconds(r, r->s.last_eval_ns));
-	struct device dev = { .name = "rtc", .state = r, .poll = rtc_poll, .destroy = free };
+	struct device dev = { .name = "rtc", .state = r, .poll = rtc_poll, .destroy = free,
+			      .save = rtc_save, .restore = rtc_restore };
 	int rc = vm__add_device(vm, &dev);
 	if (rc) {
 		free(r);

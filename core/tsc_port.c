@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 
 #include "core/devices.h"
+#include "core/devstate.h"
 #include "core/rdtsc.h"
 #include "core/vm.h"
 
@@ -50,7 +51,8 @@ static void tscp_io(void *dev, uint64_t off, uint8_t *data, uint32_t size, bool 
 
 int tscport__create(struct vm *vm, struct rrvm_err *err)
 {
-	struct device d = { .name = "tscport" };
+	struct device d = { .name = "tscport", .state = (void *)"tscport",
+			    .save = devstate__save_none, .restore = devstate__restore_none };
 	int rc = vm__add_device(vm, &d);
 	if (rc)
 		return err__set(err, rc, "tscport: cannot add device");

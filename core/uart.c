@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "core/devices.h"
+#include "core/devstate.h"
 #include "core/vm.h"
 
 /*
@@ -294,6 +295,59 @@ static void uart_destroy(void *state)
 	free(u);
 }
 
+/* Saved state (snapshots): version 1, then struct uart_state field by field.
+ * Buffered output is host-side: it goes out before a save and before a
+ * restore replaces the registers (it belongs to the timeline it was written in). */
+#define UART_STATE_VERSION 1
+
+static int uart_save(void *state, struct ds_out *o)
+{
+	struct uart *u = state;
+	const struct uart_state *s = &u->s;
+	flush(u);
+	ds__u16(o, UART_STATE_VERSION);
+	ds__u64(o, s->rx_timeout_ns);
+	ds__bytes(o, s->rx_fifo, sizeof(s->rx_fifo));
+	ds__u8(o, s->rx_head);
+	ds__u8(o, s->rx_count);
+	ds__u16(o, s->divisor);
+	const uint8_t f[] = { s->ier, s->iir, s->fcr, s->lcr, s->mcr, s->lsr, s->msr, s->scr, s->rx_trigger,
+			      s->thr_ipending, s->timeout_ipending, s->irq, s->irq_level };
+	ds__bytes(o, f, sizeof(f));
+	return o->bad ? -ENOSPC : 0;
+}
+
+static int uart_restore(void *state, struct ds_in *in, bool apply, struct rrvm_err *err)
+{
+	struct uart *u = state;
+	struct uart_state n;
+	DS_CHECK(ds__g16(in) == UART_STATE_VERSION, err, u->name, "unknown version");
+	n.rx_timeout_ns = ds__g64(in);
+	ds__gbytes(in, n.rx_fifo, sizeof(n.rx_fifo));
+	n.rx_head = ds__g8(in);
+	n.rx_count = ds__g8(in);
+	n.divisor = ds__g16(in);
+	uint8_t f[13];
+	ds__gbytes(in, f, sizeof(f));
+	n.ier = f[0], n.iir = f[1], n.fcr = f[2], n.lcr = f[3], n.mcr = f[4], n.lsr = f[5], n.msr = f[6];
+	n.scr = f[7], n.rx_trigger = f[8], n.thr_ipending = f[9], n.timeout_ipending = f[10];
+	n.irq = f[11], n.irq_level = f[12];
+	DS_CHECK(n.rx_head < UART_FIFO_SIZE && n.rx_count <= UART_FIFO_SIZE, err, u->name, "receive FIFO position out of range");
+	DS_CHECK(n.rx_trigger == 1 || n.rx_trigger == 4 || n.rx_trigger == 8 || n.rx_trigger == 14, err, u->name,
+		 "receive trigger level not 1, 4, 8 or 14");
+	DS_CHECK(n.irq == u->s.irq, err, u->name, "IRQ line differs from this machine's");
+	DS_CHECK(n.ier <= 0x0f, err, u->name, "IER reserved bits set");
+	DS_CHECK(n.thr_ipending <= 1 && n.timeout_ipending <= 1 && n.irq_level <= 1, err, u->name,
+		 "an interrupt flag is not 0 or 1");
+	DS_CHECK_END(in, err, u->name);
+	if (apply) {
+		flush(u);
+		u->s = n;
+		u->idle_polls = 0;
+	}
+	return 0;
+}
+
 int uart__create(struct vm *vm, const char *name, uint16_t base, unsigned irq, struct rrvm_err *err)
 {
 	struct uart *u = calloc(1, sizeof(*u));
@@ -309,7 +363,8 @@ int uart__create(struct vm *vm, const char *name, uint16_t base, unsigned irq, s
 	s->msr = 0xb0;                  /* DCD, DSR, CTS: a terminal is attached */
 	s->mcr = 0x08;                  /* OUT2 */
 	s->rx_trigger = 1;
-	struct device dev = { .name = u->name, .state = u, .poll = uart_poll, .destroy = uart_destroy };
+	struct device dev = { .name = u->name, .state = u, .poll = uart_poll, .destroy = uart_destroy,
+			      .save = uart_save, .restore = uart_restore };
 	int rc = vm__add_device(vm, &dev);
 	if (rc) {
 		free(u);

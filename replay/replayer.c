@@ -26,6 +26,7 @@ struct replayer {
 	bool lm_armed, stepping;   /* a landmark breakpoint is set / being stepped over */
 	struct trace_landmark lm;
 	uint64_t landmarks, misses;
+	bool at_target;            /* the last stop was at o.to_event */
 };
 
 static const char *reason_name(uint32_t reason)
@@ -120,13 +121,17 @@ void replayer__before_run(struct replayer *r, struct vm *vm)
 {
 	if (r->lm_armed)
 		return; /* run on to the landmark first */
+	/* "At event N": N exits replayed with their inputs, none of the records
+	 * that belong to event N (console, injections, landmarks) consumed yet,
+	 * the vCPU not resumed. Sessions and snapshots stop exactly here. */
+	if (r->o.to_event && r->event >= r->o.to_event) {
+		vm__request_stop(vm, VM_STOP_REPLAYED, 0, "replayed to event %" PRIu64, r->event);
+		r->at_target = true;
+		return;
+	}
 	while (vm->stop == VM_STOP_NONE && peek(r, vm)) {
 		struct trace_event *ev = &r->next;
 		if (ev->type == TR_EXIT) {
-			if (r->o.to_event && r->event >= r->o.to_event) {
-				vm__request_stop(vm, VM_STOP_REPLAYED, 0, "replayed to event %" PRIu64 " (--to)", r->event);
-				return;
-			}
 			/* Mirror the recording's window request: it is only ever set at
 			 * exits, so it was set iff the next exit is the window opening. */
 			vm->run->request_interrupt_window = ev->u.exit.reason == KVM_EXIT_IRQ_WINDOW_OPEN;
@@ -324,6 +329,32 @@ int replayer__open(struct replayer **out, struct vm *vm, struct trace_reader *tr
 	vm->rep = r;
 	*out = r;
 	return 0;
+}
+
+void replayer__set_opts(struct replayer *r, const struct replay_opts *o)
+{
+	r->o = *o;
+	r->at_target = false;
+}
+
+void replayer__force_target(struct replayer *r)
+{
+	r->at_target = true;
+}
+
+struct trace_reader *replayer__trace(struct replayer *r)
+{
+	return r->tr;
+}
+
+bool replayer__at_target(const struct replayer *r)
+{
+	return r->at_target;
+}
+
+bool replayer__at_end(const struct replayer *r)
+{
+	return r->at_end && !r->have_next;
 }
 
 void replayer__counts(const struct replayer *r, uint64_t *events, uint64_t *landmarks, uint64_t *misses)

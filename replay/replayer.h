@@ -12,7 +12,9 @@ struct replayer;
 struct trace_reader;
 
 struct replay_opts {
-	uint64_t to_event;        /* stop after this event (0 = run to the end) */
+	uint64_t to_event;        /* stop at this event (0 = run to the end): once
+				   * to_event exits are replayed, before the records
+				   * that belong to that event are consumed */
 	bool quiet;               /* do not print the guest console */
 	int console_fd;           /* where the console goes (stdout) */
 };
@@ -40,6 +42,17 @@ int replayer__dma(struct replayer *r, struct vm *vm, uint64_t gpa, uint8_t *buf,
 
 /* KVM_EXIT_DEBUG: a landmark breakpoint or the step over one. */
 void replayer__debug(struct replayer *r, struct vm *vm);
+
+/* Replaces the options (new target, console) between runs. */
+void replayer__set_opts(struct replayer *r, const struct replay_opts *o);
+/* The last stop was at o.to_event (not the end, a divergence or an error). */
+bool replayer__at_target(const struct replayer *r);
+/* Marks the VM as stopped at its target (a run that had nothing to do). */
+void replayer__force_target(struct replayer *r);
+/* The trace reader it consumes. */
+struct trace_reader *replayer__trace(struct replayer *r);
+/* Every record was consumed: nothing more can be replayed. */
+bool replayer__at_end(const struct replayer *r);
 
 /* Events replayed so far, landmarks reached, breakpoint hits that did not match. */
 void replayer__counts(const struct replayer *r, uint64_t *events, uint64_t *landmarks, uint64_t *misses);
