@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/devices.h"
+#include "core/devstate.h"
 #include "core/vm.h"
 
 #define CMD_MEM        0x0002
@@ -126,6 +127,53 @@ static void window_io(void *dev, uint64_t off, uint8_t *data, uint32_t size, boo
 		memset(data, 0xff, size);
 }
 
+#define PCI_STATE_VERSION 1
+
+/* Saved: CONFIG_ADDRESS and every function's configuration space and INTx
+ * level (which functions exist comes from the VM's configuration). */
+static int pci_save(void *state, struct ds_out *o)
+{
+	struct pci_bus *bus = state;
+	ds__u16(o, PCI_STATE_VERSION);
+	ds__u32(o, bus->addr);
+	for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
+		ds__u8(o, bus->present[s]);
+		ds__bytes(o, bus->fn[s].s.cfg, 256);
+		ds__u8(o, bus->fn[s].irq_level);
+	}
+	return o->bad ? -ENOSPC : 0;
+}
+
+static int pci_restore(void *state, struct ds_in *in, bool apply, struct rrvm_err *err)
+{
+	struct pci_bus *bus = state;
+	struct pci_fn_state cfg[PCI_MAX_SLOTS];
+	uint8_t level[PCI_MAX_SLOTS];
+	DS_CHECK(ds__g16(in) == PCI_STATE_VERSION, err, "pci", "unknown version");
+	uint32_t addr = ds__g32(in);
+	DS_CHECK(!(addr & ~0x80fffffcu), err, "pci", "CONFIG_ADDRESS with reserved bits set");
+	for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
+		uint8_t present = ds__g8(in);
+		ds__gbytes(in, cfg[s].cfg, 256);
+		level[s] = ds__g8(in);
+		DS_CHECK(in->bad || present == bus->present[s], err, "pci", "a different set of PCI devices");
+		DS_CHECK(level[s] <= 1, err, "pci", "INTx level other than 0/1");
+		/* Read-only bytes (ids, capabilities) must be this build's. */
+		for (unsigned i = 0; !in->bad && present && i < 256; i++)
+			DS_CHECK(((cfg[s].cfg[i] ^ bus->fn[s].s.cfg[i]) & ~bus->fn[s].wmask[i] & ~(i == 6 ? 0x08 : 0)) == 0,
+				 err, "pci", "read-only configuration bytes differ (another device model)");
+	}
+	DS_CHECK_END(in, err, "pci");
+	if (apply) {
+		bus->addr = addr;
+		for (unsigned s = 0; s < PCI_MAX_SLOTS; s++) {
+			bus->fn[s].s = cfg[s];
+			bus->fn[s].irq_level = level[s];
+		}
+	}
+	return 0;
+}
+
 static void pci_destroy(void *state)
 {
 	free(state);
@@ -139,7 +187,8 @@ int pci__create(struct vm *vm, struct rrvm_err *err)
 	bus->vm = vm;
 	fn_init(&bus->fn[0], 0x8086, 0x1237, 0x060000, 0x02, 0);   /* 440FX host bridge */
 	bus->present[0] = true;
-	struct device d = { .name = "pci", .state = bus, .destroy = pci_destroy };
+	struct device d = { .name = "pci", .state = bus, .destroy = pci_destroy, .save = pci_save,
+			    .restore = pci_restore };
 	int rc = vm__add_device(vm, &d);
 	if (rc) {
 		free(bus);

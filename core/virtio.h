@@ -58,6 +58,8 @@ struct virtio_ops {
 	void (*notify)(struct virtio_dev *d, unsigned q);
 	/* Device reset by the driver (status 0): device-specific state back to power-on. */
 	void (*reset)(struct virtio_dev *d);
+	/* Optional: false when the device's state cannot be snapshotted now. */
+	bool (*can_save)(struct virtio_dev *d);
 	/* Frees priv. */
 	void (*destroy)(struct virtio_dev *d);
 };

@@ -122,6 +122,19 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 		blk_request(d, b);
 }
 
+/* Disk contents are not part of snapshots yet: a snapshot taken after the
+ * guest wrote the disk would restore RAM that disagrees with it. */
+static bool blk_can_save(struct virtio_dev *d)
+{
+	struct blk *b = d->priv;
+	if (b->writes) {
+		fprintf(stderr, "rrvm: virtio-blk: the guest has written the disk; disk contents are not part of "
+				"snapshots yet, so this VM cannot be snapshotted\n");
+		return false;
+	}
+	return true;
+}
+
 static void blk_destroy(struct virtio_dev *d)
 {
 	struct blk *b = d->priv;
@@ -134,12 +147,12 @@ static void blk_destroy(struct virtio_dev *d)
 static const struct virtio_ops blk_ops = {
 	.kind = "virtio-blk", .device_id = 2, .class_code = 0x018000, .nr_queues = 1, .queue_max = 256,
 	.features = (1ull << BLK_F_SEG_MAX) | (1ull << BLK_F_FLUSH),
-	.cfg_read = blk_cfg_read, .notify = blk_notify, .destroy = blk_destroy,
+	.cfg_read = blk_cfg_read, .notify = blk_notify, .can_save = blk_can_save, .destroy = blk_destroy,
 };
 static const struct virtio_ops blk_ro_ops = {
 	.kind = "virtio-blk", .device_id = 2, .class_code = 0x018000, .nr_queues = 1, .queue_max = 256,
 	.features = (1ull << BLK_F_SEG_MAX) | (1ull << BLK_F_FLUSH) | (1ull << BLK_F_RO),
-	.cfg_read = blk_cfg_read, .notify = blk_notify, .destroy = blk_destroy,
+	.cfg_read = blk_cfg_read, .notify = blk_notify, .can_save = blk_can_save, .destroy = blk_destroy,
 };
 
 int virtio_blk__create(struct vm *vm, unsigned slot, struct rrvm_err *err)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/devices.h"
+#include "core/devstate.h"
 #include "core/pci.h"
 #include "core/vm.h"
 #include "record/recorder.h"
@@ -254,6 +255,82 @@ int virtio__input(struct virtio_dev *d, uint64_t gpa, uint8_t *buf, uint32_t len
 	return 0;
 }
 
+#define VIRTIO_STATE_VERSION 1
+
+static int virtio_save(void *state, struct ds_out *o)
+{
+	struct virtio_dev *d = state;
+	if (d->ops->can_save && !d->ops->can_save(d))
+		return -ENOTSUP;
+	const struct virtio_state *s = &d->s;
+	ds__u16(o, VIRTIO_STATE_VERSION);
+	ds__u64(o, s->driver_features);
+	ds__u32(o, s->dev_feature_sel);
+	ds__u32(o, s->drv_feature_sel);
+	ds__u16(o, s->config_msix);
+	ds__u16(o, s->queue_sel);
+	ds__u8(o, s->status);
+	ds__u8(o, s->isr);
+	ds__u8(o, s->config_gen);
+	ds__u32(o, s->notify_pending);
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		const struct virtq *q = &s->q[i];
+		ds__u64(o, q->desc);
+		ds__u64(o, q->avail);
+		ds__u64(o, q->used);
+		ds__u16(o, q->size);
+		ds__u16(o, q->max_size);
+		ds__u16(o, q->enabled);
+		ds__u16(o, q->last_avail);
+		ds__u16(o, q->used_idx);
+		ds__u16(o, q->msix_vector);
+		ds__u16(o, q->broken);
+	}
+	return o->bad ? -ENOSPC : 0;
+}
+
+static int virtio_restore(void *state, struct ds_in *in, bool apply, struct rrvm_err *err)
+{
+	struct virtio_dev *d = state;
+	struct virtio_state n;
+	memset(&n, 0, sizeof(n));
+	DS_CHECK(ds__g16(in) == VIRTIO_STATE_VERSION, err, d->name, "unknown version");
+	n.driver_features = ds__g64(in);
+	n.dev_feature_sel = ds__g32(in);
+	n.drv_feature_sel = ds__g32(in);
+	n.config_msix = ds__g16(in);
+	n.queue_sel = ds__g16(in);
+	n.status = ds__g8(in);
+	n.isr = ds__g8(in);
+	n.config_gen = ds__g8(in);
+	n.notify_pending = ds__g32(in);
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		struct virtq *q = &n.q[i];
+		q->desc = ds__g64(in);
+		q->avail = ds__g64(in);
+		q->used = ds__g64(in);
+		q->size = ds__g16(in);
+		q->max_size = ds__g16(in);
+		q->enabled = ds__g16(in);
+		q->last_avail = ds__g16(in);
+		q->used_idx = ds__g16(in);
+		q->msix_vector = ds__g16(in);
+		q->broken = ds__g16(in);
+		bool here = i < d->ops->nr_queues;
+		DS_CHECK(q->max_size == (here ? d->ops->queue_max : 0), err, d->name, "queue maximum of another model");
+		DS_CHECK(q->size <= VIRTQ_MAX_SIZE && q->enabled <= 1 && q->broken <= 1, err, d->name,
+			 "queue size or flags out of range");
+		DS_CHECK(!q->enabled || (q->size && !(q->size & (q->size - 1))), err, d->name,
+			 "enabled queue whose size is not a power of two");
+	}
+	DS_CHECK(!(n.driver_features & ~offered(d)), err, d->name, "features this device does not offer");
+	DS_CHECK(n.isr <= 3 && n.notify_pending < (1u << d->ops->nr_queues), err, d->name, "ISR or notify bits out of range");
+	DS_CHECK_END(in, err, d->name);
+	if (apply)
+		d->s = n;
+	return 0;
+}
+
 static void virtio_destroy(void *state)
 {
 	struct virtio_dev *d = state;
@@ -287,7 +364,8 @@ int virtio__create(struct vm *vm, unsigned slot, const char *name, const struct 
 	d->ops = ops;
 	d->priv = priv;
 	snprintf(d->name, sizeof(d->name), "%s", name);
-	struct device dev = { .name = d->name, .state = d, .destroy = virtio_destroy };
+	struct device dev = { .name = d->name, .state = d, .destroy = virtio_destroy, .save = virtio_save,
+			      .restore = virtio_restore };
 	int rc = vm__add_device(vm, &dev);
 	if (rc) {
 		virtio_destroy(d);
