@@ -27,7 +27,15 @@ struct replayer {
 	struct trace_landmark lm;
 	uint64_t landmarks, misses;
 	bool at_target;            /* the last stop was at o.to_event */
+	uint32_t recs;             /* records of event `event` consumed (its TR_EXIT, ...) */
 };
+
+/* Consumes the peeked record. */
+static void consume(struct replayer *r)
+{
+	r->have_next = false;
+	r->recs = r->next.type == TR_EXIT ? 1 : r->recs + 1;
+}
 
 static const char *reason_name(uint32_t reason)
 {
@@ -143,7 +151,7 @@ void replayer__before_run(struct replayer *r, struct vm *vm)
 					 trace__rec_name(ev->type), ev->event_no, r->event);
 			return;
 		}
-		r->have_next = false;
+		consume(r);
 		switch (ev->type) {
 		case TR_CONSOLE_OUT:
 			if (!r->o.quiet && r->o.console_fd >= 0 &&
@@ -185,7 +193,7 @@ static void feed_rdtsc(struct replayer *r, struct vm *vm)
 	vm->rdtsc_last.value = t->value;
 	vm->rdtsc_last.rdtscp = t->aux != UINT32_MAX;
 	vm->rdtsc_last.aux = vm->rdtsc_last.rdtscp ? t->aux : 0;
-	r->have_next = false;
+	consume(r);
 	vcpu__apply_rdtsc(vm);
 	vm->rdtsc_last.valid = false;
 }
@@ -248,7 +256,7 @@ void replayer__exit(struct replayer *r, struct vm *vm)
 		diverge(vm, r->event + 1, exp, made);
 		return;
 	}
-	r->have_next = false;
+	consume(r);
 	r->event++;
 	if (dir == TRACE_DIR_IN) {
 		if (is_msr) {
@@ -263,7 +271,7 @@ void replayer__exit(struct replayer *r, struct vm *vm)
 				return;
 			}
 			memcpy(data, r->next.u.in.data, len);
-			r->have_next = false;
+			consume(r);
 		}
 	} else if (is_msr) {
 		run->msr.error = x->size == 0;
@@ -335,6 +343,35 @@ void replayer__set_opts(struct replayer *r, const struct replay_opts *o)
 {
 	r->o = *o;
 	r->at_target = false;
+}
+
+void replayer__pos(const struct replayer *r, uint64_t *event, uint32_t *recs)
+{
+	*event = r->event;
+	*recs = r->recs;
+}
+
+int replayer__reposition(struct replayer *r, uint64_t event, uint32_t recs, struct rrvm_err *err)
+{
+	int rc = trace_reader__seek_event(r->tr, event, err);
+	if (rc)
+		return rc;
+	r->have_next = r->at_end = r->lm_armed = r->stepping = r->at_target = false;
+	r->end_msg[0] = 0;
+	r->event = event;
+	r->recs = 0;
+	for (uint32_t i = 0; i < recs; i++) {
+		struct trace_event ev;
+		rc = trace_reader__next(r->tr, &ev, err);
+		if (rc != 1 || ev.event_no != event) {
+			char why[512];
+			snprintf(why, sizeof(why), "%s", rc < 0 ? err->msg : "the trace has fewer records there");
+			return err__set(err, rc < 0 ? rc : -EBADMSG, "trace: cannot reposition to record %u of event %" PRIu64
+					": %s", i + 1, event, why);
+		}
+		r->recs++;
+	}
+	return 0;
 }
 
 void replayer__force_target(struct replayer *r)

@@ -47,6 +47,12 @@ void replayer__debug(struct replayer *r, struct vm *vm);
 void replayer__set_opts(struct replayer *r, const struct replay_opts *o);
 /* The last stop was at o.to_event (not the end, a divergence or an error). */
 bool replayer__at_target(const struct replayer *r);
+/* Where the replay stands: events replayed and records of the current
+ * event consumed (at a stop: its TR_EXIT, TR_IN_VALUE, TR_RDTSC). */
+void replayer__pos(const struct replayer *r, uint64_t *event, uint32_t *recs);
+/* Moves the reader to that position (after a snapshot restore), using the
+ * trace index; forgets landmarks and peeked records. 0 or -errno + *err. */
+int replayer__reposition(struct replayer *r, uint64_t event, uint32_t recs, struct rrvm_err *err);
 /* Marks the VM as stopped at its target (a run that had nothing to do). */
 void replayer__force_target(struct replayer *r);
 /* The trace reader it consumes. */

@@ -105,6 +105,7 @@ static int virtio_from_header(const struct trace_header *h, struct vm_config *cf
 /* Tears down the current VM and replayer (and its trace reader). */
 static void drop_vm(struct replay_session *s)
 {
+	session__snap_drop(s);
 	pthread_mutex_lock(&s->lock);
 	struct vm *vm = s->vm;
 	struct replayer *rep = s->rep;
@@ -173,6 +174,8 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 	s->rep = rep;
 	pthread_mutex_unlock(&s->lock);
 	s->last_event = trace_reader__status(tr)->last_event;
+	if (s->want_store || s->o.auto_snapshots)
+		return session__snap_boot(s, err);
 	return 0;
 }
 
@@ -272,6 +275,9 @@ int session__forward(struct replay_session *s, uint64_t event, bool show, struct
 	}
 	while (!cancelled(s, vm)) {
 		uint64_t step = s->o.progress && event - now > SESSION_STEP_EVENTS ? now + SESSION_STEP_EVENTS : event;
+		uint64_t snap_at = session__snap_next(s, now);
+		if (snap_at < step)
+			step = snap_at;
 		struct replay_opts ro = {
 			.to_event = step == UINT64_MAX ? 0 : step,
 			.quiet = !show || s->o.quiet,
@@ -297,6 +303,9 @@ int session__forward(struct replay_session *s, uint64_t event, bool show, struct
 		if (rc < 0 && vm->stop == VM_STOP_ERROR)
 			return err__set(err, rc, "%s", vm->stop_msg);
 		now = session__event(s);
+		if (vm->stop == VM_STOP_REPLAYED && replayer__at_target(s->rep) && now == snap_at &&
+		    (rc = session__snap_auto(s, err)))
+			return rc;
 		if (vm->stop != VM_STOP_REPLAYED || !replayer__at_target(s->rep) || now >= event)
 			return 0;
 		if (s->o.progress)
@@ -315,8 +324,19 @@ int session__seek(struct replay_session *s, uint64_t event, struct rrvm_err *err
 {
 	atomic_store(&s->cancel, 0);
 	uint64_t now = session__event(s);
-	if (s->vm && event >= now && !session__finished(s))
+	bool forward_ok = s->vm && event >= now && !session__finished(s);
+	if (s->store) {
+		int rc = session__snap_restore(s, event, forward_ok, err);
+		if (rc < 0)
+			return rc;
+		if (rc == 1 || forward_ok)
+			return session__forward(s, event, false, err);
+	} else if (forward_ok) {
 		return session__forward(s, event, false, err);
+	}
+	/* Backwards without a snapshot to go to: boot again, this time with a
+	 * snapshot store, so the next seek has somewhere to go. */
+	s->want_store = true;
 	int rc = session__boot(s, err);
 	if (rc)
 		return rc;

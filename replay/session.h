@@ -67,6 +67,22 @@ void session__cancel(struct replay_session *s);
  * run__print_final_state prints. 0 or -errno. */
 int session__state_hash(struct replay_session *s, uint64_t *regs, uint64_t *mem);
 
+/* Hooks around every snapshot the session takes or restores (automatic
+ * snapshots are taken inside run_to/seek): `hide` takes out whatever the
+ * caller wrote into guest RAM that is not guest state (gdb's breakpoint
+ * bytes), `show` puts it back (into the restored memory after a restore).
+ * Either may be NULL. */
+void session__set_snapshot_hooks(struct replay_session *s, void (*hide)(void *ctx, struct vm *vm),
+				 void (*show)(void *ctx, struct vm *vm), void *ctx);
+
+/* Snapshot bookkeeping (automatic ones taken, restores, ...). */
+struct session_snap_stats {
+	uint64_t taken, restored, dropped;  /* automatic snapshots taken and thinned out; restores */
+	uint32_t stored, recorded;          /* in memory now (base, automatic, recorded); recorded ones */
+	uint64_t bytes;                     /* page data they hold */
+};
+void session__snapshot_stats(const struct replay_session *s, struct session_snap_stats *out);
+
 void session__close(struct replay_session *s);
 
 #endif

@@ -66,6 +66,7 @@ int main(int argc, char **argv)
 	       end_event, session__vm(a)->stop_msg, end_regs, end_mem);
 	session__close(a);
 
+	o.auto_snapshots = getenv("SESSION_SEEK_NO_AUTO") == NULL;
 	if (session__open(&b, argv[1], &o, &err)) {
 		fprintf(stderr, "session_seek: %s\n", err.msg);
 		return 1;
@@ -98,7 +99,11 @@ int main(int argc, char **argv)
 			session__event(b), session__vm(b)->stop_msg);
 		return 1;
 	}
-	printf("end after seeks: same final state\n");
+	struct session_snap_stats ss;
+	session__snapshot_stats(b, &ss);
+	printf("end after seeks: same final state (snapshots: %" PRIu64 " taken, %" PRIu64 " restores, %" PRIu64
+	       " thinned out, %u stored of which %u recorded, %" PRIu64 " KiB of pages)\n",
+	       ss.taken, ss.restored, ss.dropped, ss.stored, ss.recorded, ss.bytes >> 10);
 	session__close(b);
 	free(sorted);
 	free(straight);
