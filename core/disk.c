@@ -25,8 +25,14 @@ struct disk {
 	int undo_rfd;
 	struct undo_ent *undo;   /* sorted by sector */
 	size_t n_undo;
+	/* Replay's writes: a log of sectors in an unlinked temporary file. Slot
+	 * k holds one sector; slots [0, cursor) are the writes so far. A rewind
+	 * (snapshot restore) moves the cursor back; the slots after it stay,
+	 * since replay writes the same sectors again in the same order. */
 	int tmp_fd;
-	uint8_t *tmp_map;        /* bitmap: sector written during replay */
+	uint32_t *slot_of;       /* sector -> its latest slot + 1 below cursor, 0 none */
+	uint64_t *slot_sector;   /* slot -> sector */
+	uint64_t n_slots, cap_slots, cursor;
 };
 
 static bool bit(const uint8_t *m, uint64_t i) { return m[i / 8] & (1u << (i % 8)); }
@@ -201,8 +207,8 @@ int disk__open(struct disk **out, const struct disk_opts *o, struct rrvm_err *er
 			goto fail;
 		}
 		unlink(tmpl);
-		d->tmp_map = calloc(d->size / DISK_SECTOR / 8 + 1, 1);
-		if (!d->tmp_map) {
+		d->slot_of = calloc(d->size / DISK_SECTOR, sizeof(*d->slot_of));
+		if (!d->slot_of) {
 			rc = err__set(err, -ENOMEM, "out of memory");
 			goto fail;
 		}
@@ -224,7 +230,8 @@ void disk__close(struct disk *d)
 			close(fds[i]);
 	free(d->undo_done);
 	free(d->undo);
-	free(d->tmp_map);
+	free(d->slot_of);
+	free(d->slot_sector);
 	free(d);
 }
 
@@ -248,8 +255,8 @@ int disk__read(struct disk *d, uint64_t off, void *buf, size_t len)
 		uint64_t s = off / DISK_SECTOR + i;
 		uint8_t *p = (uint8_t *)buf + i * DISK_SECTOR;
 		const struct undo_ent *u;
-		if (bit(d->tmp_map, s))
-			rc = pread_all(d->tmp_fd, p, DISK_SECTOR, s * DISK_SECTOR);
+		if (d->slot_of[s])
+			rc = pread_all(d->tmp_fd, p, DISK_SECTOR, (uint64_t)(d->slot_of[s] - 1) * DISK_SECTOR);
 		else if ((u = find_undo(d, s)))
 			rc = pread_all(d->undo_rfd, p, DISK_SECTOR, u->off);
 		if (rc)
@@ -265,9 +272,28 @@ int disk__write(struct disk *d, uint64_t off, const void *buf, size_t len)
 	if (d->ro)
 		return -EROFS;
 	if (d->mode == DISK_REPLAY) {
-		for (size_t i = 0; i < len / DISK_SECTOR; i++)
-			set_bit(d->tmp_map, off / DISK_SECTOR + i);
-		return pwrite_all(d->tmp_fd, buf, len, off);
+		uint64_t n = len / DISK_SECTOR;
+		if (d->cursor + n > UINT32_MAX - 1)
+			return -EFBIG;
+		if (d->cursor + n > d->cap_slots) {
+			uint64_t cap = (d->cursor + n) * 2;
+			uint64_t *p = realloc(d->slot_sector, cap * sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			d->slot_sector = p;
+			d->cap_slots = cap;
+		}
+		int rc = pwrite_all(d->tmp_fd, buf, len, d->cursor * DISK_SECTOR);
+		if (rc)
+			return rc;
+		for (uint64_t i = 0; i < n; i++) {
+			d->slot_sector[d->cursor] = off / DISK_SECTOR + i;
+			d->slot_of[off / DISK_SECTOR + i] = (uint32_t)(d->cursor + 1);
+			d->cursor++;
+		}
+		if (d->cursor > d->n_slots)
+			d->n_slots = d->cursor;
+		return 0;
 	}
 	if (d->undo_fd >= 0) {
 		uint8_t rec[8 + DISK_SECTOR];
@@ -285,6 +311,26 @@ int disk__write(struct disk *d, uint64_t off, const void *buf, size_t len)
 		}
 	}
 	return pwrite_all(d->fd, buf, len, off);
+}
+
+uint64_t disk__replay_pos(const struct disk *d)
+{
+	return d->mode == DISK_REPLAY ? d->cursor : 0;
+}
+
+int disk__replay_rewind(struct disk *d, uint64_t pos, bool apply)
+{
+	if (d->mode != DISK_REPLAY)
+		return pos == 0 ? 0 : -EINVAL;
+	if (pos > d->n_slots)
+		return -EINVAL;
+	if (!apply)
+		return 0;
+	memset(d->slot_of, 0, d->size / DISK_SECTOR * sizeof(*d->slot_of));
+	for (uint64_t k = 0; k < pos; k++)
+		d->slot_of[d->slot_sector[k]] = (uint32_t)(k + 1);
+	d->cursor = pos;
+	return 0;
 }
 
 int disk__flush(struct disk *d)

@@ -54,6 +54,13 @@ int disk__write(struct disk *d, uint64_t off, const void *buf, size_t len);
 /* Makes every completed write durable (undo journal first). Replay: no-op. */
 int disk__flush(struct disk *d);
 
+/* Replay: how many sectors replay has written so far (0 otherwise), and a
+ * return to such a position (a snapshot restore in a replay session).
+ * Rewinding beyond what this process wrote is -EINVAL; apply=false only
+ * checks. Other modes: only position 0 is valid. */
+uint64_t disk__replay_pos(const struct disk *d);
+int disk__replay_rewind(struct disk *d, uint64_t pos, bool apply);
+
 /* DISK_IN_PLACE while recording: start the undo journal at `path` (created). */
 int disk__start_undo(struct disk *d, const char *path, struct rrvm_err *err);
 

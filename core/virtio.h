@@ -10,6 +10,8 @@
 
 struct vm;
 struct pci_fn;
+struct ds_out;
+struct ds_in;
 
 #define VIRTIO_MAX_QUEUES 2
 #define VIRTIO_F_VERSION_1        (1ull << 32)
@@ -58,8 +60,11 @@ struct virtio_ops {
 	void (*notify)(struct virtio_dev *d, unsigned q);
 	/* Device reset by the driver (status 0): device-specific state back to power-on. */
 	void (*reset)(struct virtio_dev *d);
-	/* Optional: false when the device's state cannot be snapshotted now. */
-	bool (*can_save)(struct virtio_dev *d);
+	/* Optional: device-specific saved state after the transport's (same
+	 * rules as struct device save/restore: restore validates first and
+	 * changes nothing unless apply). */
+	int (*save)(struct virtio_dev *d, struct ds_out *o);
+	int (*restore)(struct virtio_dev *d, struct ds_in *in, bool apply, struct rrvm_err *err);
 	/* Frees priv. */
 	void (*destroy)(struct virtio_dev *d);
 };

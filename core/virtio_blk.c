@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/devstate.h"
 #include "core/disk.h"
 #include "core/pci.h"
 #include "core/vm.h"
@@ -122,17 +123,32 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 		blk_request(d, b);
 }
 
-/* Disk contents are not part of snapshots yet: a snapshot taken after the
- * guest wrote the disk would restore RAM that disagrees with it. */
-static bool blk_can_save(struct virtio_dev *d)
+/* Saved: where replay's write log stands (core/disk.h), so a replay
+ * session's snapshot restore also rewinds the disk. A live VM's disk
+ * contents are not part of snapshots yet: once the guest has written the
+ * disk, a live snapshot is refused (it would restore RAM that disagrees
+ * with the disk). */
+static int blk_save(struct virtio_dev *d, struct ds_out *o)
 {
 	struct blk *b = d->priv;
-	if (b->writes) {
+	if (!d->vm->cfg.replay && b->writes) {
 		fprintf(stderr, "rrvm: virtio-blk: the guest has written the disk; disk contents are not part of "
-				"snapshots yet, so this VM cannot be snapshotted\n");
-		return false;
+				"live snapshots yet, so this VM cannot be snapshotted\n");
+		return -ENOTSUP;
 	}
-	return true;
+	ds__u64(o, disk__replay_pos(b->disk));
+	return 0;
+}
+
+static int blk_restore(struct virtio_dev *d, struct ds_in *in, bool apply, struct rrvm_err *err)
+{
+	struct blk *b = d->priv;
+	uint64_t pos = ds__g64(in);
+	DS_CHECK(in->bad || disk__replay_rewind(b->disk, pos, false) == 0, err, d->name,
+		 "disk write position this replay has not reached");
+	if (apply && !in->bad)
+		disk__replay_rewind(b->disk, pos, true);
+	return 0;
 }
 
 static void blk_destroy(struct virtio_dev *d)
@@ -147,12 +163,12 @@ static void blk_destroy(struct virtio_dev *d)
 static const struct virtio_ops blk_ops = {
 	.kind = "virtio-blk", .device_id = 2, .class_code = 0x018000, .nr_queues = 1, .queue_max = 256,
 	.features = (1ull << BLK_F_SEG_MAX) | (1ull << BLK_F_FLUSH),
-	.cfg_read = blk_cfg_read, .notify = blk_notify, .can_save = blk_can_save, .destroy = blk_destroy,
+	.cfg_read = blk_cfg_read, .notify = blk_notify, .save = blk_save, .restore = blk_restore, .destroy = blk_destroy,
 };
 static const struct virtio_ops blk_ro_ops = {
 	.kind = "virtio-blk", .device_id = 2, .class_code = 0x018000, .nr_queues = 1, .queue_max = 256,
 	.features = (1ull << BLK_F_SEG_MAX) | (1ull << BLK_F_FLUSH) | (1ull << BLK_F_RO),
-	.cfg_read = blk_cfg_read, .notify = blk_notify, .can_save = blk_can_save, .destroy = blk_destroy,
+	.cfg_read = blk_cfg_read, .notify = blk_notify, .save = blk_save, .restore = blk_restore, .destroy = blk_destroy,
 };
 
 int virtio_blk__create(struct vm *vm, unsigned slot, struct rrvm_err *err)

@@ -260,8 +260,6 @@ int virtio__input(struct virtio_dev *d, uint64_t gpa, uint8_t *buf, uint32_t len
 static int virtio_save(void *state, struct ds_out *o)
 {
 	struct virtio_dev *d = state;
-	if (d->ops->can_save && !d->ops->can_save(d))
-		return -ENOTSUP;
 	const struct virtio_state *s = &d->s;
 	ds__u16(o, VIRTIO_STATE_VERSION);
 	ds__u64(o, s->driver_features);
@@ -286,7 +284,8 @@ static int virtio_save(void *state, struct ds_out *o)
 		ds__u16(o, q->msix_vector);
 		ds__u16(o, q->broken);
 	}
-	return o->bad ? -ENOSPC : 0;
+	int rc = d->ops->save ? d->ops->save(d, o) : 0;
+	return rc ? rc : o->bad ? -ENOSPC : 0;
 }
 
 static int virtio_restore(void *state, struct ds_in *in, bool apply, struct rrvm_err *err)
@@ -325,9 +324,20 @@ static int virtio_restore(void *state, struct ds_in *in, bool apply, struct rrvm
 	}
 	DS_CHECK(!(n.driver_features & ~offered(d)), err, d->name, "features this device does not offer");
 	DS_CHECK(n.isr <= 3 && n.notify_pending < (1u << d->ops->nr_queues), err, d->name, "ISR or notify bits out of range");
+	size_t dev_off = in->off;
+	if (d->ops->restore) {
+		int rc = d->ops->restore(d, in, false, err);
+		if (rc)
+			return rc;
+	}
 	DS_CHECK_END(in, err, d->name);
-	if (apply)
+	if (apply) {
 		d->s = n;
+		if (d->ops->restore) {   /* validated above: decode the device part again, applying */
+			in->off = dev_off;
+			return d->ops->restore(d, in, true, err);
+		}
+	}
 	return 0;
 }
 

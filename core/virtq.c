@@ -148,6 +148,8 @@ int virtq__push(struct virtq *q, struct guest_mem *m, uint16_t head, uint32_t wr
 	st32(e + 4, written);
 	q->used_idx++;
 	st16(used + 2, q->used_idx);
+	mem__mark_dirty(m, q->used + 2, 2);
+	mem__mark_dirty(m, q->used + 4 + 8u * (uint32_t)((q->used_idx - 1) % q->size), 8);
 	return 0;
 }
 
@@ -189,6 +191,7 @@ size_t virtq__write(const struct virtq_chain *c, struct guest_mem *m, uint64_t o
 		if (n > len - done)
 			n = len - done;
 		memcpy((uint8_t *)mem__ptr(m, b->gpa, b->len) + off, (const uint8_t *)src + done, n);
+		mem__mark_dirty(m, b->gpa + off, n);
 		done += n;
 		off = 0;
 	}

@@ -18,3 +18,5 @@ if(RRVM_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
 endif()
 
 rrvm_e2e(virtio_rr 300 ${E2E}/virtio_rr.sh)
+rrvm_e2e(virtio_seek 300 ${E2E}/virtio_seek.sh)
+set_tests_properties(virtio_seek PROPERTIES ENVIRONMENT "${E2E_ENV};SESSION_SEEK=$<TARGET_FILE:session_seek>")
