@@ -219,7 +219,7 @@ static void handle_hlt(struct vm *vm)
 	for (;;) {
 		poll_devices(vm);
 		if ((vm->pic && pic__has_intr(vm->pic)) || vm->stop != VM_STOP_NONE ||
-		    stop_signal || vm->quit_requested)
+		    stop_signal || vm->quit_requested || vm->gdbg.interrupt)
 			return;
 		uint64_t deadline = vm->next_deadline_ns;
 		if (deadline == UINT64_MAX && !input_possible(vm) && !vm__console_pending(vm)) {
@@ -299,11 +299,8 @@ static bool dispatch(struct vm *vm)
 		vm->kicks++;
 		return false;
 	case KVM_EXIT_DEBUG:
-		if (vm->rep) {
-			replayer__debug(vm->rep, vm);
-			return false;
-		}
-		handle_unknown(vm, reason);
+		/* Landmarks, the STI-shadow step and gdb: not a point in time. */
+		guest_debug__exit(vm);
 		return false;
 	case KVM_EXIT_SHUTDOWN:
 		handle_shutdown(vm);
@@ -351,8 +348,7 @@ static bool window_in_sti_shadow(struct vm *vm)
 
 static int set_step(struct vm *vm, bool on)
 {
-	struct kvm_guest_debug dbg = { .control = on ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP : 0 };
-	return ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg);
+	return guest_debug__step(vm, GD_STEP_LOOP, on);
 }
 
 int vm__run(struct vm *vm)
@@ -377,6 +373,11 @@ int vm__run(struct vm *vm)
 			else
 				vm__request_stop(vm, VM_STOP_INTERRUPTED, 0,
 						 "quit requested from the console (Ctrl-A x)");
+			break;
+		}
+		if (vm->gdbg.interrupt) {
+			vm->gdbg.interrupt = 0;
+			vm__request_stop(vm, VM_STOP_DEBUG, 0, "interrupted by the debugger");
 			break;
 		}
 		/* Injection: from the trace when replaying, from the PIC otherwise. */

@@ -216,6 +216,7 @@ int vm__exit_status(const struct vm *vm)
 	case VM_STOP_DIVERGED:     return RRVM_EXIT_DIVERGED;
 	case VM_STOP_REPLAYED:     return vm->stop_code;
 	case VM_STOP_NONE:
+	case VM_STOP_DEBUG:
 	case VM_STOP_ERROR:
 	default:                   return RRVM_EXIT_ERROR;
 	}

@@ -11,6 +11,7 @@
 #include "core/cpu.h"
 #include "core/dev.h"
 #include "core/err.h"
+#include "core/guest_debug.h"
 #include "core/loader.h"
 #include "core/mem.h"
 
@@ -30,6 +31,8 @@ enum vm_stop {
 	VM_STOP_DIVERGED,     /* replay: the guest did not do what was recorded  -> 9 */
 	VM_STOP_REPLAYED,     /* replay: reached the end of the trace or --to; the
 			       * status is the recorded one (stop_code)          */
+	VM_STOP_DEBUG,        /* a debugger breakpoint, step or interrupt: not an end,
+			       * the gdb stub resumes the loop (gdb/)             */
 };
 
 #define RRVM_EXIT_OK          0
@@ -104,6 +107,9 @@ struct vm {
 	int wake_fd;                /* eventfd: input arrived or stop requested (wakes a halted vCPU) */
 	volatile int quit_requested; /* set from the input thread (Ctrl-A x) or a signal */
 	volatile int snapshot_requested; /* Ctrl-A s: the recorder snapshots at the next exit */
+
+	/* Debug registers and single-step, shared by landmarks and gdb. */
+	struct guest_debug gdbg;
 
 	/* Why and how the loop stopped. */
 	enum vm_stop stop;

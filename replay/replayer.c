@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/fingerprint.h"
+#include "core/guest_debug.h"
 #include "core/rdtsc.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
@@ -25,6 +26,7 @@ struct replayer {
 	uint64_t event;            /* guest-caused exits replayed */
 	bool lm_armed, stepping;   /* a landmark breakpoint is set / being stepped over */
 	struct trace_landmark lm;
+	int lm_slot;               /* its debug-register slot (core/guest_debug.h), -1 when none */
 	uint64_t landmarks, misses;
 	bool at_target;            /* the last stop was at o.to_event */
 	uint32_t recs;             /* records of event `event` consumed (its TR_EXIT, ...) */
@@ -98,15 +100,29 @@ static bool peek(struct replayer *r, struct vm *vm)
 	return false;
 }
 
-static void set_guest_debug(struct vm *vm, uint32_t control, uint64_t dr0)
+/* The landmark's execute breakpoint lives in a debug-register slot shared
+ * with the gdb stub (core/guest_debug.c). */
+static void arm_landmark(struct replayer *r, struct vm *vm)
 {
-	struct kvm_guest_debug dbg = { .control = control };
-	if (control & KVM_GUESTDBG_USE_HW_BP) {
-		dbg.arch.debugreg[0] = dr0;
-		dbg.arch.debugreg[7] = 0x1;   /* L0: execute breakpoint, length 1 */
+	r->lm_slot = guest_debug__alloc(vm, GD_OWNER_REPLAY, GD_EXEC, r->lm.rip, 1);
+	if (r->lm_slot < 0) {
+		vm__request_stop(vm, VM_STOP_ERROR, -ENOSPC,
+				 "no free debug register for the landmark at 0x%" PRIx64 " (the debugger holds all four)",
+				 r->lm.rip);
+		return;
 	}
-	if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
-		vm__request_stop(vm, VM_STOP_ERROR, -errno, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+	if (guest_debug__apply(vm) < 0)
+		vm__request_stop(vm, VM_STOP_ERROR, -vm->gdbg.last_errno, "KVM_SET_GUEST_DEBUG: %s",
+				 strerror(vm->gdbg.last_errno));
+}
+
+static void set_landmark_step(struct replayer *r, struct vm *vm, bool on)
+{
+	if (r->lm_slot >= 0)
+		vm->gdbg.slot[r->lm_slot].enabled = !on;
+	if (guest_debug__step(vm, GD_STEP_REPLAY, on) < 0)
+		vm__request_stop(vm, VM_STOP_ERROR, -vm->gdbg.last_errno, "KVM_SET_GUEST_DEBUG: %s",
+				 strerror(vm->gdbg.last_errno));
 }
 
 static void inject(struct replayer *r, struct vm *vm, uint32_t vector, const char *where)
@@ -166,7 +182,7 @@ void replayer__before_run(struct replayer *r, struct vm *vm)
 			r->lm = ev->u.landmark;
 			r->lm_armed = true;
 			vm->run->request_interrupt_window = 0;
-			set_guest_debug(vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, r->lm.rip);
+			arm_landmark(r, vm);
 			return;
 		case TR_STOP: {
 			int status = (int)ev->u.stop.status;
@@ -284,7 +300,7 @@ void replayer__debug(struct replayer *r, struct vm *vm)
 	if (r->stepping) {
 		/* Stepped over a breakpoint hit that was not the landmark: re-arm. */
 		r->stepping = false;
-		set_guest_debug(vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, r->lm.rip);
+		set_landmark_step(r, vm, false);
 		return;
 	}
 	if (!r->lm_armed || vm->run->debug.arch.pc != r->lm.rip) {
@@ -294,7 +310,9 @@ void replayer__debug(struct replayer *r, struct vm *vm)
 	}
 	uint64_t fp;
 	if (fp__compute(vm, &fp) == 0 && fp == r->lm.fingerprint) {
-		set_guest_debug(vm, 0, 0);
+		guest_debug__free(vm, r->lm_slot);
+		r->lm_slot = -1;
+		guest_debug__apply(vm);
 		r->lm_armed = false;
 		r->landmarks++;
 		inject(r, vm, r->lm.vector, "at a landmark");
@@ -304,7 +322,7 @@ void replayer__debug(struct replayer *r, struct vm *vm)
 	 * disable the breakpoint, single-step once, re-arm). */
 	r->misses++;
 	r->stepping = true;
-	set_guest_debug(vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0);
+	set_landmark_step(r, vm, true);
 }
 
 int replayer__open(struct replayer **out, struct vm *vm, struct trace_reader *tr,
@@ -315,6 +333,12 @@ int replayer__open(struct replayer **out, struct vm *vm, struct trace_reader *tr
 		return err__set(err, -ENOMEM, "out of memory");
 	r->tr = tr;
 	r->o = *o;
+	r->lm_slot = -1;
+	/* A fresh replay owns no debug register yet (a previous one may have). */
+	for (int i = 0; i < GD_SLOTS; i++)
+		if (vm->gdbg.slot[i].owner == GD_OWNER_REPLAY)
+			guest_debug__free(vm, i);
+	vm->gdbg.step &= ~(unsigned)GD_STEP_REPLAY;
 	vm->rep = r;
 	*out = r;
 	return 0;

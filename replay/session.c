@@ -176,6 +176,7 @@ bool session__finished(const struct replay_session *s)
 	switch (s->vm->stop) {
 	case VM_STOP_NONE:
 	case VM_STOP_INTERRUPTED:
+	case VM_STOP_DEBUG:     /* a gdb stop: replay goes on from here */
 		return false;
 	case VM_STOP_REPLAYED:
 		return !replayer__at_target(s->rep);
