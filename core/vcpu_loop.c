@@ -453,6 +453,8 @@ int vm__run(struct vm *vm)
 				vm->virt_ns += vm->cfg.quantum_ns;
 		}
 		poll_devices(vm);
+		if (vm->rec && vm->last_exit_guest)
+			recorder__snapshot_point(vm->rec, vm);   /* --snapshot-every, Ctrl-A s, panic */
 	}
 	rc = vm->stop == VM_STOP_ERROR ? (vm->stop_code < 0 ? vm->stop_code : -EIO) : 0;
 out:

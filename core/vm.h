@@ -116,6 +116,7 @@ struct vm {
 	int input_stop_fd;          /* eventfd: tells the input thread to finish */
 	int wake_fd;                /* eventfd: input arrived or stop requested (wakes a halted vCPU) */
 	volatile int quit_requested; /* set from the input thread (Ctrl-A x) or a signal */
+	volatile int snapshot_requested; /* Ctrl-A s: the recorder snapshots at the next exit */
 
 	/* Debug registers and single-step, shared by landmarks and gdb. */
 	struct guest_debug gdbg;

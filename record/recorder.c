@@ -1,5 +1,6 @@
 /* recorder.c — the recorder: trace header from the VM, one record per guest-caused exit, injections, landmarks. */
 #include "record/recorder.h"
+#include "record/rec_snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,8 @@ struct recorder {
 	uint32_t since_clock_check;
 	uint64_t landmarks, deferrals;
 	enum doctor_bp_method bp[2]; /* how replay can stop in CPL0 / CPL3 on this host */
+	uint32_t exit_recs;          /* records the latest exit wrote (TR_EXIT, TR_IN_VALUE, TR_RDTSC) */
+	struct rec_snap *snap;       /* snapshots, when on */
 };
 
 static uint64_t coarse_ns(void)
@@ -248,17 +251,20 @@ void recorder__exit(struct recorder *r, struct vm *vm)
 		}
 	}
 	append(r, vm, &ev);
+	r->exit_recs = 1;
 	uint64_t n = trace_writer__event_no(r->w);
 	if (data && !x->has_value && x->dir == TRACE_DIR_IN) {
 		struct trace_event in = { .type = TR_IN_VALUE, .event_no = n };
 		in.u.in = (struct trace_in_value){ .size = x->size, .data = data, .len = len };
 		append(r, vm, &in);
+		r->exit_recs++;
 	}
 	if (vm->rdtsc_last.valid) {
 		struct trace_event t = { .type = TR_RDTSC, .event_no = n };
 		t.u.rdtsc = (struct trace_rdtsc){ .rip = vm->rdtsc_last.rip, .value = vm->rdtsc_last.value,
 						  .aux = vm->rdtsc_last.rdtscp ? vm->rdtsc_last.aux : UINT32_MAX };
 		append(r, vm, &t);
+		r->exit_recs++;
 		vm->rdtsc_last.valid = false;
 	}
 	if (++r->since_clock_check >= 256) {
@@ -372,6 +378,7 @@ int recorder__close(struct recorder *r, struct vm *vm, struct rrvm_err *err)
 		trace_writer__append(r->w, &ev);
 	}
 	int rc = trace_writer__close(r->w, err);
+	rec_snap__close(r->snap);
 	free(r);
 	return rc;
 }
@@ -380,4 +387,34 @@ void recorder__counts(const struct recorder *r, uint64_t *landmarks, uint64_t *d
 {
 	*landmarks = r ? r->landmarks : 0;
 	*deferrals = r ? r->deferrals : 0;
+}
+
+void recorder__set_snapshots(struct recorder *r, struct rec_snap *rs)
+{
+	r->snap = rs;
+}
+
+void recorder__snapshot_point(struct recorder *r, struct vm *vm)
+{
+	if (!r->snap || r->failed)
+		return;
+	int seq = rec_snap__point(r->snap, vm, r->exit_recs);
+	if (seq > 0) {
+		char name[32];
+		int len = snprintf(name, sizeof(name), "%06d.snap", seq);
+		struct trace_event ev = { .type = TR_SNAPSHOT, .event_no = vm->exits };
+		ev.u.snapshot = (struct trace_snapshot){ .id = (uint64_t)seq, .name = (const uint8_t *)name,
+							 .len = (uint32_t)len };
+		append(r, vm, &ev);
+	}
+}
+
+const uint8_t *recorder__uuid(const struct recorder *r)
+{
+	return trace_writer__uuid(r->w);
+}
+
+uint32_t recorder__snapshots(const struct recorder *r)
+{
+	return r->snap ? rec_snap__count(r->snap) : 0;
 }

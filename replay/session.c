@@ -18,6 +18,7 @@
 #include "record/trace.h"
 #include "replay/replayer.h"
 #include "replay/session_int.h"
+#include "snapshot/snapfile.h"
 
 /* Long runs go in steps of this many events, with progress (and a cancel
  * check) in between. */
@@ -174,7 +175,9 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 	s->rep = rep;
 	pthread_mutex_unlock(&s->lock);
 	s->last_event = trace_reader__status(tr)->last_event;
-	if (s->want_store || s->o.auto_snapshots)
+	/* Snapshots: automatic ones asked for, a backwards seek happened, or the
+	 * trace has recorded ones (they are what makes seeking cheap). */
+	if (s->want_store || s->o.auto_snapshots || snapfile__count(s->dir) > 0)
 		return session__snap_boot(s, err);
 	return 0;
 }
