@@ -9,6 +9,9 @@ int cmd_record(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_tui(int argc, char **argv);     /* tui/cmd_tui.c */
+int cmd_snapshot(int argc, char **argv);
+/* `--from` of replay/run: an event number, or sN / N.snap for recorded snapshot N of dir. */
+int replay__resolve_from(const char *dir, const char *arg, uint64_t *event, struct rrvm_err *err);
 
 /* Options shared by every subcommand that boots a VM (run, record):
  * --kernel --initrd --append --mem --cpu --clock --quantum, and a trailing
@@ -18,6 +21,7 @@ int cmd_tui(int argc, char **argv);     /* tui/cmd_tui.c */
 struct run_opts {
 	struct vm_config cfg;
 	bool stats;
+	char disk_path[4096];       /* --disk without its ",ro" */
 	const char *gdb;          /* --gdb[=PORT|unix:PATH] (run only): "" for the default port */
 	bool gdb_listen_any;      /* --gdb-listen-any: not just 127.0.0.1 */
 };

@@ -19,6 +19,7 @@ struct session_opts {
 	void (*progress)(void *ctx, uint64_t done_events, uint64_t target_event);
 	void *progress_ctx;       /* progress is called now and then during long runs */
 	bool allow_image_mismatch; /* replay although kernel/initrd no longer match the header */
+	const char *disk;          /* the raw image of a recording with a virtio disk (--disk) */
 };
 
 /* Opens TRACE_DIR (checks its kernel/initrd against the header hashes),
