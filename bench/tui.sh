@@ -47,7 +47,7 @@ record "$PLAIN"
 SNAPS=
 if "$RRVM" record --help 2>&1 | grep -q -- --snapshot-every; then
 	SNAPS=$CACHE/timer-$EVENTS-snap50k
-	record "$SNAPS" --snapshot-every 50000
+	record "$SNAPS" --snapshot-every 50000ev
 fi
 N=$("$RRVM" trace info "$PLAIN" | awk '/^events/ { print $2; exit }')
 

@@ -179,6 +179,7 @@ void ui__set_cursor(struct tui *t, uint64_t ev)
 		t->ev_sel = 0;
 		t->mem_scroll = 0;
 		t->dis_scroll = 0;
+		t->snap_moved = false;
 	}
 	tui__cursor_moved(t);
 }

@@ -63,6 +63,7 @@ struct tui {
 
 	/* Snapshot pane. */
 	size_t snap_sel;
+	bool snap_moved;             /* the selection was moved by hand (else it follows the cursor) */
 
 	/* Memory pane. */
 	uint64_t mem_addr;
