@@ -195,3 +195,16 @@ void vcpu__print_stats(const struct vm *vm, FILE *f, double wall_s)
 		(unsigned long long)vm->msr_exits, (unsigned long long)vm->unhandled_pio,
 		(unsigned long long)vm->unhandled_mmio);
 }
+
+int vcpu__exit_regs(struct vm *vm, uint64_t out[18])
+{
+	struct kvm_regs g;
+	if (vm->sync_regs)
+		g = vm->run->s.regs.regs;
+	else if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &g) < 0)
+		return -errno;
+	const uint64_t v[18] = { g.rax, g.rbx, g.rcx, g.rdx, g.rsi, g.rdi, g.rsp, g.rbp, g.r8, g.r9,
+				 g.r10, g.r11, g.r12, g.r13, g.r14, g.r15, g.rip, g.rflags };
+	memcpy(out, v, sizeof(v));
+	return 0;
+}

@@ -11,6 +11,7 @@
 
 #include "core/doctor.h"
 #include "core/fingerprint.h"
+#include "core/vcpu.h"
 #include "core/vm.h"
 #include "core/x86.h"
 #include "record/sha256.h"
@@ -226,6 +227,11 @@ void recorder__exit(struct recorder *r, struct vm *vm)
 	}
 	append(r, vm, &ev);
 	uint64_t n = trace_writer__event_no(r->w);
+	/* The registers at the exit: replay checks them and names the ones that
+	 * differ; tools show them at any event without replaying. */
+	struct trace_event regs = { .type = TR_REGS, .event_no = n };
+	if (vcpu__exit_regs(vm, regs.u.regs.v) == 0)
+		append(r, vm, &regs);
 	if (data && !x->has_value && x->dir == TRACE_DIR_IN) {
 		struct trace_event in = { .type = TR_IN_VALUE, .event_no = n };
 		in.u.in = (struct trace_in_value){ .size = x->size, .data = data, .len = len };
