@@ -8,6 +8,10 @@ int cmd_run(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_tui(int argc, char **argv);     /* tui/cmd_tui.c */
+int cmd_snapshot(int argc, char **argv);
+/* `--from` of replay/run: an event number, or sN / N.snap for recorded snapshot N of dir. */
+int replay__resolve_from(const char *dir, const char *arg, uint64_t *event, struct rrvm_err *err);
 
 /* Options shared by every subcommand that boots a VM (run, record):
  * --kernel --initrd --append --mem --cpu --clock --quantum, and a trailing
@@ -17,6 +21,9 @@ int cmd_trace(int argc, char **argv);
 struct run_opts {
 	struct vm_config cfg;
 	bool stats;
+	char disk_path[4096];       /* --disk without its ",ro" */
+	const char *gdb;          /* --gdb[=PORT|unix:PATH] (run only): "" for the default port */
+	bool gdb_listen_any;      /* --gdb-listen-any: not just 127.0.0.1 */
 };
 int run_opts__parse(struct run_opts *o, int argc, char **argv, const char *cmd);
 /* The help text for those options. */
@@ -32,6 +39,10 @@ void run__print_final_state(struct vm *vm);
 
 /* Seconds on CLOCK_MONOTONIC (for wall-time statistics). */
 double run__now_s(void);
+
+/* `rrvm run --gdb`: serves gdb on SPEC until it detaches (the VM then runs
+ * on) or kills it (vm->stop is set). 0 or an exit status (gdb/cmd_gdb.c). */
+int run__gdb(struct vm *vm, const char *spec, bool listen_any);
 
 /* Prints the one-line explanation of how the VM stopped and returns the
  * process exit status. */

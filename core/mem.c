@@ -67,7 +67,19 @@ int mem__write(struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len)
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, len);
+	mem__mark_dirty(m, gpa, len);
 	return 0;
+}
+
+void mem__mark_dirty(struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	uint8_t *p = m->user_dirty ? mem__ptr(m, gpa, len) : NULL;
+	if (!p)
+		return;
+	uint64_t first = (uint64_t)(p - m->base) / MEM_PAGE_SIZE;
+	uint64_t last = ((uint64_t)(p - m->base) + (len ? len : 1) - 1) / MEM_PAGE_SIZE;
+	for (uint64_t pg = first; pg <= last; pg++)
+		m->user_dirty[pg / 64] |= 1ull << (pg % 64);
 }
 
 bool mem__is_ram(const struct guest_mem *m, uint64_t gpa)

@@ -24,6 +24,9 @@ struct guest_mem {
 	int nr_regions;
 	uint64_t size;      /* total RAM bytes */
 	uint8_t *base;      /* one contiguous host mapping holding every region */
+	/* Set by the snapshot store: one bit per 4 KiB page of `base`, for pages
+	 * the monitor writes (KVM's dirty log sees only the guest's writes). */
+	uint64_t *user_dirty;
 };
 
 /* Maps `size` bytes of anonymous guest RAM (page aligned, > 0). Returns 0 or
@@ -39,6 +42,12 @@ void *mem__ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 /* Copy helpers on top of mem__ptr: 0 or -EFAULT (nothing copied). */
 int mem__read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len);
 int mem__write(struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len);
+
+/* Code that writes guest RAM through a mem__ptr pointer (device DMA, the
+ * replayer's recorded DMA) must call this for the range it wrote, so
+ * snapshots see the change; mem__write does it itself. No-op while no
+ * snapshot store tracks this memory. */
+void mem__mark_dirty(struct guest_mem *m, uint64_t gpa, uint64_t len);
 
 /* True when gpa is guest RAM. */
 bool mem__is_ram(const struct guest_mem *m, uint64_t gpa);

@@ -123,11 +123,15 @@ static void *input_main(void *arg)
 			break;
 		pthread_mutex_lock(&vm->input_lock);
 		for (ssize_t i = 0; i < n; i++) {
-			/* Ctrl-A x quits, Ctrl-A Ctrl-A sends one Ctrl-A (terminals only). */
+			/* Ctrl-A x quits, Ctrl-A s snapshots (recording), Ctrl-A Ctrl-A sends one Ctrl-A (terminals only). */
 			if (tty && escape) {
 				escape = false;
 				if (buf[i] == 'x') {
 					vm->quit_requested = 1;
+					continue;
+				}
+				if (buf[i] == 's') {
+					vm->snapshot_requested = 1;   /* rrvm record: a snapshot */
 					continue;
 				}
 				if (buf[i] != 0x01)

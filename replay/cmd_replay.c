@@ -13,6 +13,7 @@
 #include "record/trace.h"
 #include "replay/replayer.h"
 #include "replay/session.h"
+#include "snapshot/snapfile.h"
 
 static void replay_usage(FILE *f)
 {
@@ -22,32 +23,77 @@ static void replay_usage(FILE *f)
 		   "first difference replay stops and reports the event, what was expected and what happened.\n"
 		   "No device models run; time the guest spent halted is skipped.\n\n"
 		   "options:\n"
-		   "  --to EVENT          stop after this event\n"
+		   "  --from EVENT|sN     start at event EVENT, or at recorded snapshot N (rrvm snapshot list):\n"
+		   "                      restores the nearest snapshot at or before it and replays forward\n"
+		   "                      silently to it; the console is printed from there on\n"
+		   "  --to EVENT          stop at this event\n"
 		   "  --quiet             do not print the guest console\n"
 		   "  --check             exit 0 only if the whole trace replayed without divergence\n"
 		   "  --allow-image-mismatch  replay even if the kernel/initrd in TRACE_DIR no longer\n"
 		   "                      match the hashes in its header (to find where they differ)\n"
 		   "  --stats             print exit counts when done\n"
+		   "  --disk PATH         the raw image a recording with --disk used: it must hash to the\n"
+		   "                      recorded SHA-256 (seen through the trace's disk.undo journal when the\n"
+		   "                      recording wrote it in place); replay's writes go to a throw-away\n"
+		   "                      temporary file, never to PATH\n"
 		   "  -h, --help          this help\n\n"
 		   "exit status: the recorded run's status when replay reaches its end (0 poweroff,\n"
 		   "3 panic, ...; with --check: 0), 9 divergence, 1 unreadable trace or monitor error\n");
 }
 
-enum { OPT_TO = 256, OPT_QUIET, OPT_CHECK, OPT_ALLOW, OPT_STATS };
+enum { OPT_TO = 256, OPT_QUIET, OPT_CHECK, OPT_ALLOW, OPT_STATS, OPT_FROM, OPT_DISK };
+
+/* "--from" argument: an event number, or sN / N.snap for recorded snapshot N. */
+int replay__resolve_from(const char *dir, const char *arg, uint64_t *event, struct rrvm_err *err)
+{
+	char *end;
+	errno = 0;
+	if (arg[0] >= '0' && arg[0] <= '9') {
+		unsigned long long v = strtoull(arg, &end, 10);
+		if (!errno && !*end) {
+			*event = v;
+			return 0;
+		}
+		if (!errno && !strcmp(end, ".snap"))
+			goto snap;
+	} else if (arg[0] == 's' && arg[1] >= '0' && arg[1] <= '9') {
+		unsigned long long v = strtoull(arg + 1, &end, 10);
+		if (!errno && !*end) {
+			arg++;
+			goto snap;
+		}
+		(void)v;
+	}
+	return err__set(err, -EINVAL, "'%s' is neither an event number nor a snapshot (sN, N.snap)", arg);
+snap:;
+	unsigned long long seq = strtoull(arg, NULL, 10);
+	struct snapfile_info info;
+	if (seq == 0 || seq > UINT32_MAX)
+		return err__set(err, -EINVAL, "no snapshot %s (they are numbered from 1)", arg);
+	int rc = snapfile__read(dir, (uint32_t)seq, NULL, 0, &info, NULL, NULL, NULL, err);
+	if (rc)
+		return rc;
+	*event = info.event;
+	return 0;
+}
 
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, OPT_TO },
+		{ "from", required_argument, NULL, OPT_FROM },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "allow-image-mismatch", no_argument, NULL, OPT_ALLOW },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct replay_opts ro = { .console_fd = STDOUT_FILENO };   /* to_event, quiet, console */
 	bool check = false, allow = false, stats = false;
+	const char *so_disk = NULL;
+	const char *from = NULL;
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -63,10 +109,12 @@ int cmd_replay(int argc, char **argv)
 			}
 			break;
 		}
+		case OPT_FROM: from = optarg; break;
 		case OPT_QUIET: ro.quiet = true; break;
 		case OPT_CHECK: check = true; break;
 		case OPT_ALLOW: allow = true; break;
 		case OPT_STATS: stats = true; break;
+		case OPT_DISK: so_disk = optarg; break;
 		case 'h': replay_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "rrvm replay: unknown option '%s' (rrvm replay --help)\n", argv[optind - 1]);
@@ -80,7 +128,8 @@ int cmd_replay(int argc, char **argv)
 	const char *dir = argv[optind];
 
 	struct rrvm_err err = { "" };
-	struct session_opts so = { .quiet = ro.quiet, .console_fd = ro.console_fd, .allow_image_mismatch = allow };
+	struct session_opts so = { .quiet = ro.quiet, .console_fd = ro.console_fd, .allow_image_mismatch = allow,
+				 .disk = so_disk };
 	struct replay_session *s;
 	double t0 = run__now_s();
 	if (session__open(&s, dir, &so, &err)) {
@@ -91,6 +140,24 @@ int cmd_replay(int argc, char **argv)
 	const struct trace_status *st = trace_reader__status(tr);
 	if (st->end != TRACE_END_COMPLETE)
 		fprintf(stderr, "rrvm: warning: %s\n", st->msg);
+	if (from) {
+		uint64_t ev;
+		int rc = replay__resolve_from(dir, from, &ev, &err);
+		if (!rc && ro.to_event && ro.to_event < ev)
+			rc = err__set(&err, -EINVAL, "--to %" PRIu64 " is before --from (event %" PRIu64 ")",
+				      ro.to_event, ev);
+		if (!rc && (rc = session__seek(s, ev, &err)) == 0 && session__event(s) != ev)
+			rc = err__set(&err, -EIO, "could not reach event %" PRIu64 ": %s", ev, session__vm(s)->stop_msg);
+		if (rc) {
+			fprintf(stderr, "rrvm: --from %s: %s\n", from, err.msg);
+			session__close(s);
+			return rc == -EINVAL ? RRVM_EXIT_USAGE : RRVM_EXIT_ERROR;
+		}
+		struct session_snap_stats ss;
+		session__snapshot_stats(s, &ss);
+		fprintf(stderr, "rrvm: replay: at event %" PRIu64 " after %.3f s (%s)\n", ev, run__now_s() - t0,
+			ss.restored ? "restored a snapshot" : "replayed from boot");
+	}
 	struct vm *vm = session__vm(s);
 	struct replayer *rep = session__replayer(s);
 	if (session__run_to(s, ro.to_event ? ro.to_event : UINT64_MAX, &err) && vm->stop != VM_STOP_ERROR)

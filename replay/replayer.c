@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/fingerprint.h"
+#include "core/guest_debug.h"
 #include "core/rdtsc.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
@@ -25,9 +26,18 @@ struct replayer {
 	uint64_t event;            /* guest-caused exits replayed */
 	bool lm_armed, stepping;   /* a landmark breakpoint is set / being stepped over */
 	struct trace_landmark lm;
+	int lm_slot;               /* its debug-register slot (core/guest_debug.h), -1 when none */
 	uint64_t landmarks, misses;
 	bool at_target;            /* the last stop was at o.to_event */
+	uint32_t recs;             /* records of event `event` consumed (its TR_EXIT, ...) */
 };
+
+/* Consumes the peeked record. */
+static void consume(struct replayer *r)
+{
+	r->have_next = false;
+	r->recs = r->next.type == TR_EXIT ? 1 : r->recs + 1;
+}
 
 static const char *reason_name(uint32_t reason)
 {
@@ -112,7 +122,7 @@ static bool take_regs(struct replayer *r, struct vm *vm, uint64_t event, struct 
 	if (!peek(r, vm) || r->next.type != TR_REGS || r->next.event_no != event)
 		return false;
 	*out = r->next.u.regs;
-	r->have_next = false;
+	consume(r);
 	return true;
 }
 
@@ -141,15 +151,29 @@ static bool peek(struct replayer *r, struct vm *vm)
 	return false;
 }
 
-static void set_guest_debug(struct vm *vm, uint32_t control, uint64_t dr0)
+/* The landmark's execute breakpoint lives in a debug-register slot shared
+ * with the gdb stub (core/guest_debug.c). */
+static void arm_landmark(struct replayer *r, struct vm *vm)
 {
-	struct kvm_guest_debug dbg = { .control = control };
-	if (control & KVM_GUESTDBG_USE_HW_BP) {
-		dbg.arch.debugreg[0] = dr0;
-		dbg.arch.debugreg[7] = 0x1;   /* L0: execute breakpoint, length 1 */
+	r->lm_slot = guest_debug__alloc(vm, GD_OWNER_REPLAY, GD_EXEC, r->lm.rip, 1);
+	if (r->lm_slot < 0) {
+		vm__request_stop(vm, VM_STOP_ERROR, -ENOSPC,
+				 "no free debug register for the landmark at 0x%" PRIx64 " (the debugger holds all four)",
+				 r->lm.rip);
+		return;
 	}
-	if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
-		vm__request_stop(vm, VM_STOP_ERROR, -errno, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+	if (guest_debug__apply(vm) < 0)
+		vm__request_stop(vm, VM_STOP_ERROR, -vm->gdbg.last_errno, "KVM_SET_GUEST_DEBUG: %s",
+				 strerror(vm->gdbg.last_errno));
+}
+
+static void set_landmark_step(struct replayer *r, struct vm *vm, bool on)
+{
+	if (r->lm_slot >= 0)
+		vm->gdbg.slot[r->lm_slot].enabled = !on;
+	if (guest_debug__step(vm, GD_STEP_REPLAY, on) < 0)
+		vm__request_stop(vm, VM_STOP_ERROR, -vm->gdbg.last_errno, "KVM_SET_GUEST_DEBUG: %s",
+				 strerror(vm->gdbg.last_errno));
 }
 
 static void inject(struct replayer *r, struct vm *vm, uint32_t vector, const char *where)
@@ -194,7 +218,7 @@ void replayer__before_run(struct replayer *r, struct vm *vm)
 					 trace__rec_name(ev->type), ev->event_no, r->event);
 			return;
 		}
-		r->have_next = false;
+		consume(r);
 		switch (ev->type) {
 		case TR_CONSOLE_OUT:
 			if (!r->o.quiet && r->o.console_fd >= 0 &&
@@ -209,7 +233,7 @@ void replayer__before_run(struct replayer *r, struct vm *vm)
 			r->lm = ev->u.landmark;
 			r->lm_armed = true;
 			vm->run->request_interrupt_window = 0;
-			set_guest_debug(vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, r->lm.rip);
+			arm_landmark(r, vm);
 			return;
 		case TR_STOP: {
 			int status = (int)ev->u.stop.status;
@@ -236,7 +260,7 @@ static void feed_rdtsc(struct replayer *r, struct vm *vm)
 	vm->rdtsc_last.value = t->value;
 	vm->rdtsc_last.rdtscp = t->aux != UINT32_MAX;
 	vm->rdtsc_last.aux = vm->rdtsc_last.rdtscp ? t->aux : 0;
-	r->have_next = false;
+	consume(r);
 	vcpu__apply_rdtsc(vm);
 	vm->rdtsc_last.valid = false;
 }
@@ -299,11 +323,11 @@ void replayer__exit(struct replayer *r, struct vm *vm)
 	if (!same) {
 		char made[200];
 		snprintf(made, sizeof(made), "made %s", act);
-		r->have_next = false; /* the replay ends here: look at the recorded registers */
+		consume(r); /* the replay ends here: look at the recorded registers */
 		diverge(vm, r->event + 1, exp, made, take_regs(r, vm, r->event + 1, &rec) ? &rec : NULL);
 		return;
 	}
-	r->have_next = false;
+	consume(r);
 	r->event++;
 	if (take_regs(r, vm, r->event, &rec)) {
 		uint64_t v[TRACE_NREGS];
@@ -328,7 +352,7 @@ void replayer__exit(struct replayer *r, struct vm *vm)
 				return;
 			}
 			memcpy(data, r->next.u.in.data, len);
-			r->have_next = false;
+			consume(r);
 		}
 	} else if (is_msr) {
 		run->msr.error = x->size == 0;
@@ -336,12 +360,31 @@ void replayer__exit(struct replayer *r, struct vm *vm)
 	feed_rdtsc(r, vm);
 }
 
+int replayer__dma(struct replayer *r, struct vm *vm, uint64_t gpa, uint8_t *buf, uint32_t len)
+{
+	if (peek(r, vm) && r->next.type == TR_DMA && r->next.event_no == r->event &&
+	    r->next.u.dma.gpa == gpa && r->next.u.dma.len == len) {
+		memcpy(buf, r->next.u.dma.data, len);
+		r->have_next = false;
+		return 0;
+	}
+	char exp[160], act[160];
+	if (r->have_next && r->next.type == TR_DMA)
+		snprintf(exp, sizeof(exp), "device input of %u bytes at 0x%" PRIx64 " (event %" PRIu64 ")",
+			 r->next.u.dma.len, r->next.u.dma.gpa, r->next.event_no);
+	else
+		snprintf(exp, sizeof(exp), "%s", r->at_end ? "the end of the trace" : trace__rec_name(r->next.type));
+	snprintf(act, sizeof(act), "asked a device for %u input bytes at 0x%" PRIx64, len, gpa);
+	diverge(vm, r->event, exp, act);
+	return -EBADMSG;
+}
+
 void replayer__debug(struct replayer *r, struct vm *vm)
 {
 	if (r->stepping) {
 		/* Stepped over a breakpoint hit that was not the landmark: re-arm. */
 		r->stepping = false;
-		set_guest_debug(vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, r->lm.rip);
+		set_landmark_step(r, vm, false);
 		return;
 	}
 	if (!r->lm_armed || vm->run->debug.arch.pc != r->lm.rip) {
@@ -351,7 +394,9 @@ void replayer__debug(struct replayer *r, struct vm *vm)
 	}
 	uint64_t fp;
 	if (fp__compute(vm, &fp) == 0 && fp == r->lm.fingerprint) {
-		set_guest_debug(vm, 0, 0);
+		guest_debug__free(vm, r->lm_slot);
+		r->lm_slot = -1;
+		guest_debug__apply(vm);
 		r->lm_armed = false;
 		r->landmarks++;
 		inject(r, vm, r->lm.vector, "at a landmark");
@@ -361,7 +406,7 @@ void replayer__debug(struct replayer *r, struct vm *vm)
 	 * disable the breakpoint, single-step once, re-arm). */
 	r->misses++;
 	r->stepping = true;
-	set_guest_debug(vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0);
+	set_landmark_step(r, vm, true);
 }
 
 int replayer__open(struct replayer **out, struct vm *vm, struct trace_reader *tr,
@@ -372,6 +417,12 @@ int replayer__open(struct replayer **out, struct vm *vm, struct trace_reader *tr
 		return err__set(err, -ENOMEM, "out of memory");
 	r->tr = tr;
 	r->o = *o;
+	r->lm_slot = -1;
+	/* A fresh replay owns no debug register yet (a previous one may have). */
+	for (int i = 0; i < GD_SLOTS; i++)
+		if (vm->gdbg.slot[i].owner == GD_OWNER_REPLAY)
+			guest_debug__free(vm, i);
+	vm->gdbg.step &= ~(unsigned)GD_STEP_REPLAY;
 	vm->rep = r;
 	*out = r;
 	return 0;
@@ -381,6 +432,35 @@ void replayer__set_opts(struct replayer *r, const struct replay_opts *o)
 {
 	r->o = *o;
 	r->at_target = false;
+}
+
+void replayer__pos(const struct replayer *r, uint64_t *event, uint32_t *recs)
+{
+	*event = r->event;
+	*recs = r->recs;
+}
+
+int replayer__reposition(struct replayer *r, uint64_t event, uint32_t recs, struct rrvm_err *err)
+{
+	int rc = trace_reader__seek_event(r->tr, event, err);
+	if (rc)
+		return rc;
+	r->have_next = r->at_end = r->lm_armed = r->stepping = r->at_target = false;
+	r->end_msg[0] = 0;
+	r->event = event;
+	r->recs = 0;
+	for (uint32_t i = 0; i < recs; i++) {
+		struct trace_event ev;
+		rc = trace_reader__next(r->tr, &ev, err);
+		if (rc != 1 || ev.event_no != event) {
+			char why[512];
+			snprintf(why, sizeof(why), "%s", rc < 0 ? err->msg : "the trace has fewer records there");
+			return err__set(err, rc < 0 ? rc : -EBADMSG, "trace: cannot reposition to record %u of event %" PRIu64
+					": %s", i + 1, event, why);
+		}
+		r->recs++;
+	}
+	return 0;
 }
 
 void replayer__force_target(struct replayer *r)

@@ -34,6 +34,12 @@ void replayer__before_run(struct replayer *r, struct vm *vm);
  * difference stops the VM with VM_STOP_DIVERGED and a report. */
 void replayer__exit(struct replayer *r, struct vm *vm);
 
+/* A device model (virtio-rng) writes nondeterministic bytes at gpa during
+ * the current event: copies them from the next record, which must be a
+ * TR_DMA of this event with the same gpa and length; otherwise stops the VM
+ * (diverged) and returns -EBADMSG. */
+int replayer__dma(struct replayer *r, struct vm *vm, uint64_t gpa, uint8_t *buf, uint32_t len);
+
 /* KVM_EXIT_DEBUG: a landmark breakpoint or the step over one. */
 void replayer__debug(struct replayer *r, struct vm *vm);
 
@@ -41,6 +47,12 @@ void replayer__debug(struct replayer *r, struct vm *vm);
 void replayer__set_opts(struct replayer *r, const struct replay_opts *o);
 /* The last stop was at o.to_event (not the end, a divergence or an error). */
 bool replayer__at_target(const struct replayer *r);
+/* Where the replay stands: events replayed and records of the current
+ * event consumed (at a stop: its TR_EXIT, TR_IN_VALUE, TR_RDTSC). */
+void replayer__pos(const struct replayer *r, uint64_t *event, uint32_t *recs);
+/* Moves the reader to that position (after a snapshot restore), using the
+ * trace index; forgets landmarks and peeked records. 0 or -errno + *err. */
+int replayer__reposition(struct replayer *r, uint64_t event, uint32_t recs, struct rrvm_err *err);
 /* Marks the VM as stopped at its target (a run that had nothing to do). */
 void replayer__force_target(struct replayer *r);
 /* The trace reader it consumes. */

@@ -18,6 +18,7 @@
 #include "record/trace.h"
 #include "replay/replayer.h"
 #include "replay/session_int.h"
+#include "snapshot/snapfile.h"
 
 /* Long runs go in steps of this many events, with progress (and a cancel
  * check) in between. */
@@ -61,9 +62,51 @@ static struct kvm_cpuid2 *cpuid_from_header(const struct trace_header *h)
 	return c;
 }
 
+/* The virtio devices the recording had (header capability "virtio"). */
+static int virtio_from_header(const struct trace_header *h, struct vm_config *cfg, const char *disk,
+			      const char *undo, struct rrvm_err *err)
+{
+	const char *list = NULL;
+	for (uint32_t i = 0; i < h->n_caps; i++)
+		if (!strcmp(h->caps[i].key, "virtio"))
+			list = h->caps[i].value;
+	if (!list)
+		return disk ? err__set(err, -EINVAL, "--disk given, but the recording had no virtio disk") : 0;
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "blk") || !strcmp(t, "blk-ro")) {
+			const struct trace_image *img = NULL;
+			for (uint32_t i = 0; i < h->n_images; i++)
+				if (h->images[i].kind == TRACE_IMG_DISK)
+					img = &h->images[i];
+			if (!img)
+				return err__set(err, -EBADMSG, "trace header: virtio-blk without a disk image entry");
+			if (!disk) {
+				char hex[65];
+				sha256__hex(img->sha256, hex);
+				return err__set(err, -EINVAL, "this recording used a virtio disk (%s, %" PRIu64 " bytes, sha256 %s): "
+						"give its image with --disk PATH", img->name, img->size, hex);
+			}
+			cfg->disk = disk;
+			cfg->disk_ro = !strcmp(t, "blk-ro");
+			cfg->disk_sha256 = img->sha256;
+			cfg->disk_undo = undo;
+		} else if (!strcmp(t, "rng")) {
+			cfg->virtio_rng = true;
+		} else if (!strcmp(t, "console")) {
+			cfg->virtio_console = true;
+		} else {
+			return err__set(err, -EPROTONOSUPPORT, "trace header: unknown virtio device '%s' (newer rrvm?)", t);
+		}
+	}
+	return 0;
+}
+
 /* Tears down the current VM and replayer (and its trace reader). */
 static void drop_vm(struct replay_session *s)
 {
+	session__snap_drop(s);
 	pthread_mutex_lock(&s->lock);
 	struct vm *vm = s->vm;
 	struct replayer *rep = s->rep;
@@ -109,8 +152,12 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 		.clock = h->clock_mode == TRACE_CLOCK_VIRTUAL ? CLOCK_VIRTUAL : CLOCK_REAL,
 		.quantum_ns = h->quantum_ns, .console_out_fd = -1, .console_in_fd = -1, .replay = true,
 	};
+	char undo[4096];
+	snprintf(undo, sizeof(undo), "%s/disk.undo", s->dir);
 	struct vm *vm;
-	rc = cpuid ? vm__create(&vm, &cfg, err) : err__set(err, -ENOMEM, "out of memory");
+	rc = virtio_from_header(h, &cfg, s->o.disk, undo, err);
+	if (!rc)
+		rc = cpuid ? vm__create(&vm, &cfg, err) : err__set(err, -ENOMEM, "out of memory");
 	free(cpuid);
 	if (rc) {
 		trace_reader__close(tr);
@@ -128,6 +175,10 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 	s->rep = rep;
 	pthread_mutex_unlock(&s->lock);
 	s->last_event = trace_reader__status(tr)->last_event;
+	/* Snapshots: automatic ones asked for, a backwards seek happened, or the
+	 * trace has recorded ones (they are what makes seeking cheap). */
+	if (s->want_store || s->o.auto_snapshots || snapfile__count(s->dir) > 0)
+		return session__snap_boot(s, err);
 	return 0;
 }
 
@@ -170,6 +221,7 @@ bool session__finished(const struct replay_session *s)
 	switch (s->vm->stop) {
 	case VM_STOP_NONE:
 	case VM_STOP_INTERRUPTED:
+	case VM_STOP_DEBUG:     /* a gdb stop: replay goes on from here */
 		return false;
 	case VM_STOP_REPLAYED:
 		return !replayer__at_target(s->rep);
@@ -227,6 +279,9 @@ int session__forward(struct replay_session *s, uint64_t event, bool show, struct
 	}
 	while (!cancelled(s, vm)) {
 		uint64_t step = s->o.progress && event - now > SESSION_STEP_EVENTS ? now + SESSION_STEP_EVENTS : event;
+		uint64_t snap_at = session__snap_next(s, now);
+		if (snap_at < step)
+			step = snap_at;
 		struct replay_opts ro = {
 			.to_event = step == UINT64_MAX ? 0 : step,
 			.quiet = !show || s->o.quiet,
@@ -252,6 +307,9 @@ int session__forward(struct replay_session *s, uint64_t event, bool show, struct
 		if (rc < 0 && vm->stop == VM_STOP_ERROR)
 			return err__set(err, rc, "%s", vm->stop_msg);
 		now = session__event(s);
+		if (vm->stop == VM_STOP_REPLAYED && replayer__at_target(s->rep) && now == snap_at &&
+		    (rc = session__snap_auto(s, err)))
+			return rc;
 		if (vm->stop != VM_STOP_REPLAYED || !replayer__at_target(s->rep) || now >= event)
 			return 0;
 		if (s->o.progress)
@@ -270,8 +328,19 @@ int session__seek(struct replay_session *s, uint64_t event, struct rrvm_err *err
 {
 	atomic_store(&s->cancel, 0);
 	uint64_t now = session__event(s);
-	if (s->vm && event >= now && !session__finished(s))
+	bool forward_ok = s->vm && event >= now && !session__finished(s);
+	if (s->store) {
+		int rc = session__snap_restore(s, event, forward_ok, err);
+		if (rc < 0)
+			return rc;
+		if (rc == 1 || forward_ok)
+			return session__forward(s, event, false, err);
+	} else if (forward_ok) {
 		return session__forward(s, event, false, err);
+	}
+	/* Backwards without a snapshot to go to: boot again, this time with a
+	 * snapshot store, so the next seek has somewhere to go. */
+	s->want_store = true;
 	int rc = session__boot(s, err);
 	if (rc)
 		return rc;

@@ -19,6 +19,7 @@ struct session_opts {
 	void (*progress)(void *ctx, uint64_t done_events, uint64_t target_event);
 	void *progress_ctx;       /* progress is called now and then during long runs */
 	bool allow_image_mismatch; /* replay although kernel/initrd no longer match the header */
+	const char *disk;          /* the raw image of a recording with a virtio disk (--disk) */
 };
 
 /* Opens TRACE_DIR (checks its kernel/initrd against the header hashes),
@@ -65,6 +66,22 @@ void session__cancel(struct replay_session *s);
  * RFLAGS, CR0/2/3/4) and all of guest RAM, the same values
  * run__print_final_state prints. 0 or -errno. */
 int session__state_hash(struct replay_session *s, uint64_t *regs, uint64_t *mem);
+
+/* Hooks around every snapshot the session takes or restores (automatic
+ * snapshots are taken inside run_to/seek): `hide` takes out whatever the
+ * caller wrote into guest RAM that is not guest state (gdb's breakpoint
+ * bytes), `show` puts it back (into the restored memory after a restore).
+ * Either may be NULL. */
+void session__set_snapshot_hooks(struct replay_session *s, void (*hide)(void *ctx, struct vm *vm),
+				 void (*show)(void *ctx, struct vm *vm), void *ctx);
+
+/* Snapshot bookkeeping (automatic ones taken, restores, ...). */
+struct session_snap_stats {
+	uint64_t taken, restored, dropped;  /* automatic snapshots taken and thinned out; restores */
+	uint32_t stored, recorded;          /* in memory now (base, automatic, recorded); recorded ones */
+	uint64_t bytes;                     /* page data they hold */
+};
+void session__snapshot_stats(const struct replay_session *s, struct session_snap_stats *out);
 
 void session__close(struct replay_session *s);
 

@@ -11,3 +11,17 @@ add_executable(test_devstate ${CMAKE_SOURCE_DIR}/tests/unit/test_devstate.c)
 target_link_libraries(test_devstate PRIVATE rrvmcore)
 add_test(NAME unit_devstate COMMAND test_devstate)
 set_tests_properties(unit_devstate PROPERTIES TIMEOUT 30 LABELS "unit")
+
+# Round trip: replay from every recorded snapshot = full replay, for every test-kernel scenario.
+foreach(s hello timer tasks crash race memstress badinsn ring3spin reboot echo)
+  set(arg ${s})
+  set(every 100ev)
+  if(s STREQUAL "memstress")
+    set(arg "memstress mb=32")
+  elseif(s STREQUAL "hello")
+    set(every 40ev)
+  elseif(s STREQUAL "echo")
+    set(every 1000ev)   # it polls the UART: ~9000 events
+  endif()
+  rrvm_e2e(snapshot_roundtrip_${s} 600 ${E2E}/snapshot_roundtrip.sh "${arg}" ${every})
+endforeach()

@@ -11,6 +11,7 @@ PKGS=(
   liblz4-dev lz4 zlib1g-dev liblzma-dev  # trace compression; gzip/xz bzImage payloads
   libcapstone-dev libncurses-dev      # disassembler (diagnostics, RDTSC rewriting, TUI), curses
   gdb tmux python3                    # gdb stub and TUI tests
+  clang                               # libFuzzer targets (tests/fuzz)
   busybox-static cpio                 # initramfs for the lane and the Linux guests
   qemu-system-x86 qemu-utils          # the SVM lane (QEMU TCG + emulated SVM), qcow2 tools for benchmarks
   xz-utils zstd                       # kernel/initramfs compression

@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 		sorted[i] = strtoull(argv[i + 2], NULL, 10);
 	qsort(sorted, (size_t)n, sizeof(*sorted), cmp_u64);
 	struct rrvm_err err = { "" };
-	struct session_opts o = { .quiet = true, .console_fd = -1 };
+	struct session_opts o = { .quiet = true, .console_fd = -1, .disk = getenv("SESSION_SEEK_DISK") };
 	struct replay_session *a, *b;
 	if (session__open(&a, argv[1], &o, &err)) {
 		fprintf(stderr, "session_seek: %s\n", err.msg);
@@ -66,6 +66,7 @@ int main(int argc, char **argv)
 	       end_event, session__vm(a)->stop_msg, end_regs, end_mem);
 	session__close(a);
 
+	o.auto_snapshots = getenv("SESSION_SEEK_NO_AUTO") == NULL;
 	if (session__open(&b, argv[1], &o, &err)) {
 		fprintf(stderr, "session_seek: %s\n", err.msg);
 		return 1;
@@ -98,7 +99,11 @@ int main(int argc, char **argv)
 			session__event(b), session__vm(b)->stop_msg);
 		return 1;
 	}
-	printf("end after seeks: same final state\n");
+	struct session_snap_stats ss;
+	session__snapshot_stats(b, &ss);
+	printf("end after seeks: same final state (snapshots: %" PRIu64 " taken, %" PRIu64 " restores, %" PRIu64
+	       " thinned out, %u stored of which %u recorded, %" PRIu64 " KiB of pages)\n",
+	       ss.taken, ss.restored, ss.dropped, ss.stored, ss.recorded, ss.bytes >> 10);
 	session__close(b);
 	free(sorted);
 	free(straight);

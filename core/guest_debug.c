@@ -1,0 +1,123 @@
+/* guest_debug.c — composes debug registers and single-step requests into one KVM_SET_GUEST_DEBUG. */
+#include "core/guest_debug.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "core/vcpu.h"
+#include "core/vm.h"
+#include "replay/replayer.h"
+
+#define DR6_BS (1ull << 14)
+
+int guest_debug__apply(struct vm *vm)
+{
+	struct guest_debug *g = &vm->gdbg;
+	struct kvm_guest_debug dbg;
+	memset(&dbg, 0, sizeof(dbg));
+	uint64_t dr7 = 0;
+	for (int i = 0; i < GD_SLOTS; i++) {
+		const struct gd_slot *s = &g->slot[i];
+		if (s->owner == GD_FREE || !s->enabled)
+			continue;
+		unsigned lenbits = s->type == GD_EXEC ? 0 : s->len == 8 ? 2 : s->len == 4 ? 3 : s->len == 2 ? 1 : 0;
+		dbg.arch.debugreg[i] = s->addr;
+		dr7 |= 1ull << (2 * i);                              /* L<i> */
+		dr7 |= (uint64_t)(s->type | lenbits << 2) << (16 + 4 * i);
+	}
+	if (dr7) {
+		dbg.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+		dbg.arch.debugreg[7] = dr7;
+	}
+	if (g->step)
+		dbg.control |= KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) {
+		g->last_errno = errno;
+		return -errno;
+	}
+	g->last_errno = 0;
+	return 0;
+}
+
+int guest_debug__alloc(struct vm *vm, enum gd_owner owner, enum gd_type type, uint64_t addr, unsigned len)
+{
+	struct guest_debug *g = &vm->gdbg;
+	/* Landmarks take the highest free slot, the debugger the lowest: they
+	 * meet in the middle only when all four are in use. */
+	for (int k = 0; k < GD_SLOTS; k++) {
+		int i = owner == GD_OWNER_REPLAY ? GD_SLOTS - 1 - k : k;
+		if (g->slot[i].owner == GD_FREE) {
+			g->slot[i] = (struct gd_slot){ .owner = (uint8_t)owner, .type = (uint8_t)type,
+						       .len = (uint8_t)len, .enabled = true, .addr = addr };
+			return i;
+		}
+	}
+	return -ENOSPC;
+}
+
+void guest_debug__free(struct vm *vm, int slot)
+{
+	if (slot >= 0 && slot < GD_SLOTS)
+		memset(&vm->gdbg.slot[slot], 0, sizeof(vm->gdbg.slot[slot]));
+}
+
+int guest_debug__step(struct vm *vm, enum gd_stepper who, bool on)
+{
+	if (on)
+		vm->gdbg.step |= who;
+	else
+		vm->gdbg.step &= ~(unsigned)who;
+	return guest_debug__apply(vm);
+}
+
+void guest_debug__exit(struct vm *vm)
+{
+	struct guest_debug *g = &vm->gdbg;
+	g->dr6 = vm->run->debug.arch.dr6;
+	g->pc = vm->run->debug.arch.pc;
+	g->hit = 0;
+	for (int i = 0; i < GD_SLOTS; i++)
+		if (g->slot[i].owner != GD_FREE && g->slot[i].enabled && (g->dr6 & (1ull << i)))
+			g->hit |= 1u << i;
+	g->stepped = g->step && (g->dr6 & DR6_BS);
+	if (!g->hit && !g->stepped) {
+		/* No usable DR6: an armed execute breakpoint at the PC, else the step. */
+		for (int i = 0; i < GD_SLOTS; i++)
+			if (g->slot[i].owner != GD_FREE && g->slot[i].enabled && g->slot[i].type == GD_EXEC &&
+			    g->slot[i].addr == g->pc)
+				g->hit |= 1u << i;
+		if (!g->hit)
+			g->stepped = g->step != 0;
+	}
+	unsigned rep_hit = 0;
+	g->gdb_hit = 0;
+	for (int i = 0; i < GD_SLOTS; i++) {
+		if (!(g->hit & (1u << i)))
+			continue;
+		if (g->slot[i].owner == GD_OWNER_REPLAY)
+			rep_hit |= 1u << i;
+		else
+			g->gdb_hit |= 1u << i;
+	}
+	bool rep_step = g->stepped && (g->step & GD_STEP_REPLAY);
+	g->gdb_stop = g->gdb_hit || (g->stepped && (g->step & GD_STEP_GDB));
+	if (vm->rep && (rep_hit || rep_step))
+		replayer__debug(vm->rep, vm);
+	else if (!g->gdb_stop && !(g->stepped && (g->step & GD_STEP_LOOP)))
+		vm__request_stop(vm, VM_STOP_ERROR, -EINVAL,
+				 "unexpected debug exit at 0x%llx (DR6 0x%llx)", (unsigned long long)g->pc,
+				 (unsigned long long)g->dr6);
+	if (g->gdb_stop && g->filter && vm->stop == VM_STOP_NONE && !g->filter(vm, g->filter_ctx))
+		g->gdb_stop = false;
+	if (g->gdb_stop)
+		vm__request_stop(vm, VM_STOP_DEBUG, 0, "debugger stop at 0x%llx", (unsigned long long)g->pc);
+}
+
+void guest_debug__interrupt(struct vm *vm)
+{
+	vm->gdbg.interrupt = 1;
+	if (vm->vcpu_thread)
+		pthread_kill(vm->vcpu_thread, VCPU_KICK_SIGNAL);
+}
