@@ -375,7 +375,7 @@ int replayer__dma(struct replayer *r, struct vm *vm, uint64_t gpa, uint8_t *buf,
 	else
 		snprintf(exp, sizeof(exp), "%s", r->at_end ? "the end of the trace" : trace__rec_name(r->next.type));
 	snprintf(act, sizeof(act), "asked a device for %u input bytes at 0x%" PRIx64, len, gpa);
-	diverge(vm, r->event, exp, act);
+	diverge(vm, r->event, exp, act, NULL);
 	return -EBADMSG;
 }
 
