@@ -78,18 +78,17 @@ static void drop_vm(struct replay_session *s)
 	vm__destroy(vm);
 }
 
-/* A fresh replay VM at event 0 with its own trace reader. */
-int session__boot(struct replay_session *s, struct rrvm_err *err)
+int session__trace_vm(const char *dir, const struct vm_config *live, bool check_images, bool allow_mismatch,
+		      struct vm **out, struct trace_reader **tr_out, struct rrvm_err *err)
 {
-	drop_vm(s);
 	struct trace_reader *tr;
-	int rc = trace_reader__open(&tr, s->dir, err);
+	int rc = trace_reader__open(&tr, dir, err);
 	if (rc)
 		return rc;
 	const struct trace_header *h = trace_reader__header(tr);
 	char kernel[4096], initrd[4096];
-	snprintf(kernel, sizeof(kernel), "%s/kernel", s->dir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd", s->dir);
+	snprintf(kernel, sizeof(kernel), "%s/kernel", dir);
+	snprintf(initrd, sizeof(initrd), "%s/initrd", dir);
 	bool has_initrd = false;
 	for (uint32_t i = 0; i < h->n_images; i++) {
 		const struct trace_image *img = &h->images[i];
@@ -97,13 +96,11 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 		if (!name)
 			continue;
 		has_initrd |= img->kind == TRACE_IMG_INITRD;
-		/* Hashing the images once per session is enough. */
-		if (!s->images_checked && (rc = check_image(s->dir, name, img, s->o.allow_image_mismatch, err))) {
+		if (check_images && (rc = check_image(dir, name, img, allow_mismatch, err))) {
 			trace_reader__close(tr);
 			return rc;
 		}
 	}
-	s->images_checked = true;
 	struct kvm_cpuid2 *cpuid = cpuid_from_header(h);
 	struct vm_config cfg = {
 		.mem_size = h->ram_bytes, .kernel = kernel, .initrd = has_initrd ? initrd : NULL,
@@ -111,13 +108,31 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 		.clock = h->clock_mode == TRACE_CLOCK_VIRTUAL ? CLOCK_VIRTUAL : CLOCK_REAL,
 		.quantum_ns = h->quantum_ns, .console_out_fd = -1, .console_in_fd = -1, .replay = true,
 	};
-	struct vm *vm;
-	rc = cpuid ? vm__create(&vm, &cfg, err) : err__set(err, -ENOMEM, "out of memory");
-	free(cpuid);
-	if (rc) {
-		trace_reader__close(tr);
-		return rc;
+	if (live) {
+		cfg.replay = false;
+		cfg.console_out_fd = live->console_out_fd;
+		cfg.console_in_fd = live->console_in_fd;
 	}
+	rc = cpuid ? vm__create(out, &cfg, err) : err__set(err, -ENOMEM, "out of memory");
+	free(cpuid);
+	if (rc || !tr_out)
+		trace_reader__close(tr);
+	else
+		*tr_out = tr;
+	return rc;
+}
+
+/* A fresh replay VM at event 0 with its own trace reader. */
+int session__boot(struct replay_session *s, struct rrvm_err *err)
+{
+	drop_vm(s);
+	struct trace_reader *tr;
+	struct vm *vm;
+	/* Hashing the images once per session is enough. */
+	int rc = session__trace_vm(s->dir, NULL, !s->images_checked, s->o.allow_image_mismatch, &vm, &tr, err);
+	if (rc)
+		return rc;
+	s->images_checked = true;
 	struct replay_opts ro = { .quiet = true, .console_fd = -1 };
 	struct replayer *rep;
 	if ((rc = replayer__open(&rep, vm, tr, &ro, err))) {
