@@ -372,7 +372,7 @@ int snapfile__write(const char *dir, struct snap_store *st, const struct snapsho
 	}
 	snapfile__path(path, sizeof(path), dir, seq);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	int rc = 0;
 	if (fd < 0) {
 		rc = err__set(err, -errno, "cannot create %s: %s", tmp, strerror(errno));
@@ -413,7 +413,7 @@ void snapfile__free_pages(uint32_t *pages, uint8_t **data, uint32_t n)
 
 static int read_file(const char *path, uint8_t **out, size_t *len, struct rrvm_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return err__set(err, -errno, "cannot open %s: %s", path, strerror(errno));
 	struct stat stt;

@@ -25,3 +25,6 @@ foreach(s hello timer tasks crash race memstress badinsn ring3spin reboot echo)
   endif()
   rrvm_e2e(snapshot_roundtrip_${s} 600 ${E2E}/snapshot_roundtrip.sh "${arg}" ${every})
 endforeach()
+
+rrvm_e2e(snapshot_resume_tasks 300 ${E2E}/snapshot_resume.sh)
+rrvm_e2e(snapshot_corrupt 300 ${E2E}/snapshot_corrupt.sh)
