@@ -19,6 +19,7 @@
 #include "replay/replayer.h"
 #include "replay/session_int.h"
 #include "snapshot/snapfile.h"
+#include "snapshot/snapshot.h"
 
 /* Long runs go in steps of this many events, with progress (and a cancel
  * check) in between. */
@@ -277,6 +278,12 @@ int session__forward(struct replay_session *s, uint64_t event, bool show, struct
 		if (rc < 0 && vm->stop == VM_STOP_ERROR)
 			return err__set(err, rc, "%s", vm->stop_msg);
 		now = session__event(s);
+		/* A stop point is one machine state however it was reached: finish
+		 * the exit's I/O instruction now (RAX has the IN value, RIP is past
+		 * it), as taking or restoring a snapshot there does. */
+		if (vm->stop == VM_STOP_REPLAYED && replayer__at_target(s->rep) && (rc = snap__complete_io(vm)))
+			return err__set(err, rc, "cannot complete the I/O instruction at event %" PRIu64 ": %s", now,
+					strerror(-rc));
 		if (vm->stop == VM_STOP_REPLAYED && replayer__at_target(s->rep) && now == snap_at &&
 		    (rc = session__snap_auto(s, err)))
 			return rc;

@@ -28,3 +28,7 @@ endforeach()
 
 rrvm_e2e(snapshot_resume_tasks 300 ${E2E}/snapshot_resume.sh)
 rrvm_e2e(snapshot_corrupt 300 ${E2E}/snapshot_corrupt.sh)
+add_executable(snap_check ${CMAKE_SOURCE_DIR}/tests/tools/snap_check.c)
+target_link_libraries(snap_check PRIVATE rrvmcore)
+rrvm_e2e(snapshot_atomic_and_loop 600 ${E2E}/snapshot_check.sh)
+set_tests_properties(snapshot_atomic_and_loop PROPERTIES ENVIRONMENT "${E2E_ENV};SNAP_CHECK=$<TARGET_FILE:snap_check>")
