@@ -22,6 +22,7 @@ int replay__resolve_from(const char *dir, const char *arg, uint64_t *event, stru
 struct run_opts {
 	struct vm_config cfg;
 	bool stats;
+	char disk_path[4096];       /* --disk without its ",ro" */
 	const char *gdb;          /* --gdb[=PORT|unix:PATH] (run only): "" for the default port */
 	bool gdb_listen_any;      /* --gdb-listen-any: not just 127.0.0.1 */
 };

@@ -16,6 +16,7 @@
 
 #include "core/pic.h"
 #include "core/platform.h"
+#include "core/virtio.h"
 #include "core/x86.h"
 #include "record/recorder.h"
 
@@ -170,7 +171,8 @@ int vm__create(struct vm **out, const struct vm_config *cfg, struct rrvm_err *er
 		goto fail;
 	}
 	if ((rc = kvm_open(vm, err)) || (rc = map_memory(vm, err)) || (rc = create_vcpu(vm, err)) ||
-	    (!cfg->replay && (rc = platform__create(vm, err))) || (rc = load_kernel(vm, err)))
+	    (!cfg->replay && (rc = platform__create(vm, err))) || (rc = virtio__create_all(vm, err)) ||
+	    (rc = load_kernel(vm, err)))
 		goto fail;
 	vm->start_mono_ns = mono_ns();
 	*out = vm;

@@ -12,6 +12,7 @@
 
 #include "core/doctor.h"
 #include "core/fingerprint.h"
+#include "core/virtio.h"
 #include "core/vm.h"
 #include "core/x86.h"
 #include "record/sha256.h"
@@ -132,7 +133,22 @@ static int build_header(struct trace_header *h, struct vm *vm, const struct reco
 	    (rc = trace_header__add_cap(h, "rdtsc_sites", num)))
 		return rc;
 	snprintf(num, sizeof(num), "%u", vm->load.rdtscp_sites);
-	return trace_header__add_cap(h, "rdtscp_sites", num);
+	if ((rc = trace_header__add_cap(h, "rdtscp_sites", num)))
+		return rc;
+	/* virtio devices: replay builds the same PCI bus (FORMAT.md "virtio"). */
+	const struct vm_config *c = &vm->cfg;
+	if (c->disk || c->virtio_rng || c->virtio_console) {
+		char list[64];
+		snprintf(list, sizeof(list), "%s%s%s", c->disk ? (c->disk_ro ? "blk-ro," : "blk,") : "",
+			 c->virtio_rng ? "rng," : "", c->virtio_console ? "console," : "");
+		list[strlen(list) - 1] = 0;
+		if ((rc = trace_header__add_cap(h, "virtio", list)))
+			return rc;
+		if (c->disk && (rc = trace_header__add_cap(h, "disk_writes",
+							    c->disk_ro ? "none" : c->disk_overlay ? "overlay" : "image")))
+			return rc;
+	}
+	return 0;
 }
 
 int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct rrvm_err *err)
@@ -163,6 +179,7 @@ int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct
 	}
 	if ((rc = add_image(&h, vm->cfg.kernel, TRACE_IMG_KERNEL, err)) ||
 	    (vm->cfg.initrd && (rc = add_image(&h, vm->cfg.initrd, TRACE_IMG_INITRD, err))) ||
+	    (vm->cfg.disk && (rc = add_image(&h, vm->cfg.disk, TRACE_IMG_DISK, err))) ||
 	    (rc = trace_writer__open(&r->w, dir, &h, err))) {
 		trace_header__free(&h);
 		free(r);
@@ -172,6 +189,12 @@ int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct
 	/* The writer made the directory; the images go beside the header. */
 	if ((rc = copy_image(vm->cfg.kernel, dir, "kernel", err)) ||
 	    (vm->cfg.initrd && (rc = copy_image(vm->cfg.initrd, dir, "initrd", err)))) {
+		trace_writer__abandon(r->w);
+		free(r);
+		return rc;
+	}
+	/* The disk image was hashed above, before the guest could write it. */
+	if ((rc = virtio__record_start(vm, dir, err))) {
 		trace_writer__abandon(r->w);
 		free(r);
 		return rc;
@@ -311,6 +334,13 @@ static void append_bytes(struct recorder *r, struct vm *vm, uint32_t type, const
 		buf += n;
 		len -= n;
 	}
+}
+
+void recorder__dma(struct recorder *r, struct vm *vm, uint64_t gpa, const uint8_t *buf, uint32_t len)
+{
+	struct trace_event ev = { .type = TR_DMA, .event_no = trace_writer__event_no(r->w) };
+	ev.u.dma = (struct trace_dma){ .gpa = gpa, .data = buf, .len = len };
+	append(r, vm, &ev);
 }
 
 void recorder__console_in(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len)

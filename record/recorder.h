@@ -34,6 +34,9 @@ bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector);
 /* Console input handed to the guest's UART (for trace tools; replay gets it
  * through the recorded IN values). */
 void recorder__console_in(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len);
+/* Bytes from a nondeterministic source (virtio-rng) a device is about to
+ * write into guest memory at gpa, at the current event (TR_DMA). */
+void recorder__dma(struct recorder *r, struct vm *vm, uint64_t gpa, const uint8_t *buf, uint32_t len);
 /* Guest console output. */
 void recorder__console(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len);
 /* Logs how the run ended, seals the trace (index, footer) and frees r. */

@@ -32,12 +32,16 @@ static void replay_usage(FILE *f)
 		   "  --allow-image-mismatch  replay even if the kernel/initrd in TRACE_DIR no longer\n"
 		   "                      match the hashes in its header (to find where they differ)\n"
 		   "  --stats             print exit counts when done\n"
+		   "  --disk PATH         the raw image a recording with --disk used: it must hash to the\n"
+		   "                      recorded SHA-256 (seen through the trace's disk.undo journal when the\n"
+		   "                      recording wrote it in place); replay's writes go to a throw-away\n"
+		   "                      temporary file, never to PATH\n"
 		   "  -h, --help          this help\n\n"
 		   "exit status: the recorded run's status when replay reaches its end (0 poweroff,\n"
 		   "3 panic, ...; with --check: 0), 9 divergence, 1 unreadable trace or monitor error\n");
 }
 
-enum { OPT_TO = 256, OPT_QUIET, OPT_CHECK, OPT_ALLOW, OPT_STATS, OPT_FROM };
+enum { OPT_TO = 256, OPT_QUIET, OPT_CHECK, OPT_ALLOW, OPT_STATS, OPT_FROM, OPT_DISK };
 
 /* "--from" argument: an event number, or sN / N.snap for recorded snapshot N. */
 int replay__resolve_from(const char *dir, const char *arg, uint64_t *event, struct rrvm_err *err)
@@ -82,11 +86,13 @@ int cmd_replay(int argc, char **argv)
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "allow-image-mismatch", no_argument, NULL, OPT_ALLOW },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct replay_opts ro = { .console_fd = STDOUT_FILENO };   /* to_event, quiet, console */
 	bool check = false, allow = false, stats = false;
+	const char *so_disk = NULL;
 	const char *from = NULL;
 	optind = 1;
 	opterr = 0;
@@ -108,6 +114,7 @@ int cmd_replay(int argc, char **argv)
 		case OPT_CHECK: check = true; break;
 		case OPT_ALLOW: allow = true; break;
 		case OPT_STATS: stats = true; break;
+		case OPT_DISK: so_disk = optarg; break;
 		case 'h': replay_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "rrvm replay: unknown option '%s' (rrvm replay --help)\n", argv[optind - 1]);
@@ -121,7 +128,8 @@ int cmd_replay(int argc, char **argv)
 	const char *dir = argv[optind];
 
 	struct rrvm_err err = { "" };
-	struct session_opts so = { .quiet = ro.quiet, .console_fd = ro.console_fd, .allow_image_mismatch = allow };
+	struct session_opts so = { .quiet = ro.quiet, .console_fd = ro.console_fd, .allow_image_mismatch = allow,
+				 .disk = so_disk };
 	struct replay_session *s;
 	double t0 = run__now_s();
 	if (session__open(&s, dir, &so, &err)) {

@@ -92,7 +92,7 @@ static bool peek(struct replayer *r, struct vm *vm)
 	if (rc == 0)
 		snprintf(r->end_msg, sizeof(r->end_msg), "end of trace at event %" PRIu64, r->event);
 	else if (rc == -ENODATA)
-		snprintf(r->end_msg, sizeof(r->end_msg), "end of the recorded prefix at event %" PRIu64 ": %s",
+		snprintf(r->end_msg, sizeof(r->end_msg), "end of the recorded prefix at event %" PRIu64 ": %.400s",
 			 r->event, err.msg);
 	else
 		vm__request_stop(vm, VM_STOP_ERROR, rc, "trace unreadable after event %" PRIu64 ": %s",
@@ -293,6 +293,25 @@ void replayer__exit(struct replayer *r, struct vm *vm)
 		run->msr.error = x->size == 0;
 	}
 	feed_rdtsc(r, vm);
+}
+
+int replayer__dma(struct replayer *r, struct vm *vm, uint64_t gpa, uint8_t *buf, uint32_t len)
+{
+	if (peek(r, vm) && r->next.type == TR_DMA && r->next.event_no == r->event &&
+	    r->next.u.dma.gpa == gpa && r->next.u.dma.len == len) {
+		memcpy(buf, r->next.u.dma.data, len);
+		r->have_next = false;
+		return 0;
+	}
+	char exp[160], act[160];
+	if (r->have_next && r->next.type == TR_DMA)
+		snprintf(exp, sizeof(exp), "device input of %u bytes at 0x%" PRIx64 " (event %" PRIu64 ")",
+			 r->next.u.dma.len, r->next.u.dma.gpa, r->next.event_no);
+	else
+		snprintf(exp, sizeof(exp), "%s", r->at_end ? "the end of the trace" : trace__rec_name(r->next.type));
+	snprintf(act, sizeof(act), "asked a device for %u input bytes at 0x%" PRIx64, len, gpa);
+	diverge(vm, r->event, exp, act);
+	return -EBADMSG;
 }
 
 void replayer__debug(struct replayer *r, struct vm *vm)

@@ -63,6 +63,47 @@ static struct kvm_cpuid2 *cpuid_from_header(const struct trace_header *h)
 	return c;
 }
 
+/* The virtio devices the recording had (header capability "virtio"). */
+static int virtio_from_header(const struct trace_header *h, struct vm_config *cfg, const char *disk,
+			      const char *undo, struct rrvm_err *err)
+{
+	const char *list = NULL;
+	for (uint32_t i = 0; i < h->n_caps; i++)
+		if (!strcmp(h->caps[i].key, "virtio"))
+			list = h->caps[i].value;
+	if (!list)
+		return disk ? err__set(err, -EINVAL, "--disk given, but the recording had no virtio disk") : 0;
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "blk") || !strcmp(t, "blk-ro")) {
+			const struct trace_image *img = NULL;
+			for (uint32_t i = 0; i < h->n_images; i++)
+				if (h->images[i].kind == TRACE_IMG_DISK)
+					img = &h->images[i];
+			if (!img)
+				return err__set(err, -EBADMSG, "trace header: virtio-blk without a disk image entry");
+			if (!disk) {
+				char hex[65];
+				sha256__hex(img->sha256, hex);
+				return err__set(err, -EINVAL, "this recording used a virtio disk (%s, %" PRIu64 " bytes, sha256 %s): "
+						"give its image with --disk PATH", img->name, img->size, hex);
+			}
+			cfg->disk = disk;
+			cfg->disk_ro = !strcmp(t, "blk-ro");
+			cfg->disk_sha256 = img->sha256;
+			cfg->disk_undo = undo;
+		} else if (!strcmp(t, "rng")) {
+			cfg->virtio_rng = true;
+		} else if (!strcmp(t, "console")) {
+			cfg->virtio_console = true;
+		} else {
+			return err__set(err, -EPROTONOSUPPORT, "trace header: unknown virtio device '%s' (newer rrvm?)", t);
+		}
+	}
+	return 0;
+}
+
 /* Tears down the current VM and replayer (and its trace reader). */
 static void drop_vm(struct replay_session *s)
 {
@@ -79,8 +120,8 @@ static void drop_vm(struct replay_session *s)
 	vm__destroy(vm);
 }
 
-int session__trace_vm(const char *dir, const struct vm_config *live, bool check_images, bool allow_mismatch,
-		      struct vm **out, struct trace_reader **tr_out, struct rrvm_err *err)
+int session__trace_vm(const char *dir, const struct vm_config *live, const char *disk, bool check_images,
+		      bool allow_mismatch, struct vm **out, struct trace_reader **tr_out, struct rrvm_err *err)
 {
 	struct trace_reader *tr;
 	int rc = trace_reader__open(&tr, dir, err);
@@ -114,7 +155,11 @@ int session__trace_vm(const char *dir, const struct vm_config *live, bool check_
 		cfg.console_out_fd = live->console_out_fd;
 		cfg.console_in_fd = live->console_in_fd;
 	}
-	rc = cpuid ? vm__create(out, &cfg, err) : err__set(err, -ENOMEM, "out of memory");
+	char undo[4096];
+	snprintf(undo, sizeof(undo), "%s/disk.undo", dir);
+	rc = virtio_from_header(h, &cfg, disk, undo, err);
+	if (!rc)
+		rc = cpuid ? vm__create(out, &cfg, err) : err__set(err, -ENOMEM, "out of memory");
 	free(cpuid);
 	if (rc || !tr_out)
 		trace_reader__close(tr);
@@ -130,7 +175,8 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 	struct trace_reader *tr;
 	struct vm *vm;
 	/* Hashing the images once per session is enough. */
-	int rc = session__trace_vm(s->dir, NULL, !s->images_checked, s->o.allow_image_mismatch, &vm, &tr, err);
+	int rc = session__trace_vm(s->dir, NULL, s->o.disk, !s->images_checked, s->o.allow_image_mismatch, &vm, &tr,
+				   err);
 	if (rc)
 		return rc;
 	s->images_checked = true;

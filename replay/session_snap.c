@@ -117,7 +117,9 @@ int session__snap_restore(struct replay_session *s, uint64_t event, bool forward
 		return rc;
 	if (s->snap_hide)
 		s->snap_hide(s->snap_hook_ctx, s->vm);
-	rc = snap__restore(s->store, s->vm, snap, false, NULL, err);
+	/* A replay VM has device models only for virtio (their queue state and
+	 * replay's disk write log must go back with RAM). */
+	rc = snap__restore(s->store, s->vm, snap, s->vm->nr_devices > 0, NULL, err);
 	if (s->snap_show)
 		s->snap_show(s->snap_hook_ctx, s->vm);
 	if (rc)

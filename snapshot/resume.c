@@ -31,7 +31,7 @@ int snapshot__restore_live(struct vm **out, const char *dir, uint32_t seq, const
 			   struct rrvm_err *err)
 {
 	struct vm *vm;
-	int rc = session__trace_vm(dir, live, true, false, &vm, NULL, err);
+	int rc = session__trace_vm(dir, live, NULL, true, false, &vm, NULL, err);
 	if (rc)
 		return rc;
 	struct snap_store *st;

@@ -59,7 +59,7 @@ static int atomic_test(const char *dir)
 	struct vm_config live = { .console_out_fd = -1, .console_in_fd = -1 };
 	struct vm *vm;
 	struct snap_store *st;
-	if (session__trace_vm(dir, &live, true, false, &vm, NULL, &err) || snap_store__create(&st, vm, &err) ||
+	if (session__trace_vm(dir, &live, NULL, true, false, &vm, NULL, &err) || snap_store__create(&st, vm, &err) ||
 	    snapfile__load_all(st, dir, 0, &err) < 2) {
 		fprintf(stderr, "snap_check: %s (needs a trace with 2 snapshots)\n", err.msg);
 		return 1;
