@@ -9,7 +9,8 @@ int cmd_record(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_tui(int argc, char **argv);     /* tui/cmd_tui.c */
-int cmd_snapshot(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);  /* snapshot/cmd_snapshot.c */
+int cmd_resume(int argc, char **argv);    /* `rrvm run --from TRACE_DIR@N`: snapshot/resume.c */
 /* `--from` of replay/run: an event number, or sN / N.snap for recorded snapshot N of dir. */
 int replay__resolve_from(const char *dir, const char *arg, uint64_t *event, struct rrvm_err *err);
 

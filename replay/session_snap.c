@@ -38,9 +38,9 @@ int session__snap_boot(struct replay_session *s, struct rrvm_err *err)
 	uint64_t every = s->last_event / SNAP_TARGET;
 	s->snap_every = every < SNAP_MIN_EVERY ? SNAP_MIN_EVERY : every;
 	/* Recorded snapshots: every one in the trace directory. */
-	rc = snapfile__load_all(s->store, s->dir, s->vm, err);
+	rc = snapfile__load_all(s->store, s->dir, 0, err);
 	if (rc < 0)
-		fprintf(stderr, "rrvm: warning: recorded snapshots not used: %s\n", err->msg);
+		fprintf(stderr, "rrvm: warning: recorded snapshots from this one on are not used: %s\n", err->msg);
 	return 0;
 }
 
