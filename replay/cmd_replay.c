@@ -27,13 +27,22 @@ static void replay_usage(FILE *f)
 		   "  --check             exit 0 only if the whole trace replayed without divergence\n"
 		   "  --allow-image-mismatch  replay even if the kernel/initrd in TRACE_DIR no longer\n"
 		   "                      match the hashes in its header (to find where they differ)\n"
-		   "  --stats             print exit counts when done\n"
+		   "  --stats             print exit counts when done\n\n"
+		   "debugging (gdb/): on a terminal, plain `rrvm replay TRACE_DIR` starts gdb connected to\n"
+		   "the replay, with the kernel's symbols from TRACE_DIR/kernel (the recorded ELF)\n"
+		   "  --gdb[=PORT|unix:PATH]  serve gdb and wait (default port 1234, 127.0.0.1 only;\n"
+		   "                      `target remote :PORT`); forwards and backwards, read-only\n"
+		   "  --gdb-listen-any    listen on every address, not only 127.0.0.1\n"
+		   "  --from EVENT        start the debugger at this event (default 0, the first instruction)\n"
+		   "  --symbols ELF       symbols for the launched gdb (default TRACE_DIR/kernel)\n"
+		   "  --no-gdb            on a terminal too, just replay (no debugger)\n"
 		   "  -h, --help          this help\n\n"
 		   "exit status: the recorded run's status when replay reaches its end (0 poweroff,\n"
 		   "3 panic, ...; with --check: 0), 9 divergence, 1 unreadable trace or monitor error\n");
 }
 
-enum { OPT_TO = 256, OPT_QUIET, OPT_CHECK, OPT_ALLOW, OPT_STATS };
+enum { OPT_TO = 256, OPT_QUIET, OPT_CHECK, OPT_ALLOW, OPT_STATS, OPT_GDB, OPT_GDB_ANY, OPT_FROM, OPT_SYMBOLS,
+       OPT_NO_GDB };
 
 int cmd_replay(int argc, char **argv)
 {
@@ -43,10 +52,17 @@ int cmd_replay(int argc, char **argv)
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "allow-image-mismatch", no_argument, NULL, OPT_ALLOW },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "gdb", optional_argument, NULL, OPT_GDB },
+		{ "gdb-listen-any", no_argument, NULL, OPT_GDB_ANY },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "symbols", required_argument, NULL, OPT_SYMBOLS },
+		{ "no-gdb", no_argument, NULL, OPT_NO_GDB },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct replay_opts ro = { .console_fd = STDOUT_FILENO };   /* to_event, quiet, console */
+	struct replay_opts ro = { .console_fd = STDOUT_FILENO };
+	struct replay_gdb_opts go = { 0 };
+	bool no_gdb = false;   /* to_event, quiet, console */
 	bool check = false, allow = false, stats = false;
 	optind = 1;
 	opterr = 0;
@@ -67,6 +83,20 @@ int cmd_replay(int argc, char **argv)
 		case OPT_CHECK: check = true; break;
 		case OPT_ALLOW: allow = true; break;
 		case OPT_STATS: stats = true; break;
+		case OPT_GDB: go.serve = optarg ? optarg : ""; break;
+		case OPT_GDB_ANY: go.listen_any = true; break;
+		case OPT_SYMBOLS: go.symbols = optarg; break;
+		case OPT_NO_GDB: no_gdb = true; break;
+		case OPT_FROM: {
+			char *end;
+			errno = 0;
+			go.from = strtoull(optarg, &end, 10);
+			if (errno || *end || !*optarg) {
+				fprintf(stderr, "rrvm replay: --from takes an event number, not '%s'\n", optarg);
+				return RRVM_EXIT_USAGE;
+			}
+			break;
+		}
 		case 'h': replay_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "rrvm replay: unknown option '%s' (rrvm replay --help)\n", argv[optind - 1]);
@@ -78,6 +108,14 @@ int cmd_replay(int argc, char **argv)
 		return RRVM_EXIT_USAGE;
 	}
 	const char *dir = argv[optind];
+	/* On a terminal (and nothing else asked for), the replay is for debugging: start gdb. */
+	bool plain = !ro.to_event && !check && !stats && !ro.quiet;
+	if (!go.serve && !no_gdb && plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+		go.launch = true;
+	if (go.serve || go.launch) {
+		go.allow_image_mismatch = allow;
+		return replay__gdb(dir, &go);
+	}
 
 	struct rrvm_err err = { "" };
 	struct session_opts so = { .quiet = ro.quiet, .console_fd = ro.console_fd, .allow_image_mismatch = allow };
