@@ -24,7 +24,13 @@ const char run_opts_help[] =
 	"                      virtual: time advances a fixed quantum per exit and jumps to the next\n"
 	"                      deadline on HLT, so runs are reproducible without a trace\n"
 	"  --quantum NS        guest nanoseconds per exit with --clock=virtual (default 10000)\n"
-	"  --stats             print exit counts by reason when the guest stops\n";
+	"  --stats             print exit counts by reason when the guest stops\n"
+	"  --disk PATH[,ro]    virtio-blk disk on a raw image (PCI 00:01.0, IRQ 10); ,ro: read-only.\n"
+	"                      Writes go to the image (record keeps an undo journal in the trace)\n"
+	"  --disk-overlay PATH create PATH as a copy of the image and send the guest's writes there;\n"
+	"                      the image itself is never written\n"
+	"  --rng               virtio-rng entropy device fed by getrandom (PCI 00:02.0, IRQ 11)\n"
+	"  --virtio-console    virtio-console, Linux's hvc0 (PCI 00:03.0, IRQ 9); the UART stays\n";
 
 static void run_usage(FILE *f)
 {
@@ -38,13 +44,14 @@ static void run_usage(FILE *f)
 		   "  --gdb-listen-any    listen on every address, not only 127.0.0.1 (anyone who can\n"
 		   "                      connect controls the VM)\n"
 		   "  -h, --help          this help\n\n"
+		   "rrvm run --from TRACE_DIR@N instead resumes snapshot N of a recording live (rrvm run --from -h)\n\n"
 		   "exit status: 0 poweroff, 1 monitor error, 2 usage, 3 guest panic, 4 triple fault,\n"
 		   "5 guest reset, 6 guest code this host's KVM cannot run, 7 idle forever, 8 interrupted\n",
 		run_opts_help);
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_CPU, OPT_CLOCK, OPT_QUANTUM, OPT_STATS, OPT_GDB,
-       OPT_GDB_ANY };
+       OPT_GDB_ANY, OPT_DISK, OPT_DISK_OVERLAY, OPT_RNG, OPT_VCONSOLE };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -55,6 +62,10 @@ static const struct option long_opts[] = {
 	{ "clock", required_argument, NULL, OPT_CLOCK },
 	{ "quantum", required_argument, NULL, OPT_QUANTUM },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "disk-overlay", required_argument, NULL, OPT_DISK_OVERLAY },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "virtio-console", no_argument, NULL, OPT_VCONSOLE },
 	{ "gdb", optional_argument, NULL, OPT_GDB },
 	{ "gdb-listen-any", no_argument, NULL, OPT_GDB_ANY },
 	{ "help", no_argument, NULL, 'h' },
@@ -79,6 +90,21 @@ int run_opts__parse(struct run_opts *o, int argc, char **argv, const char *cmd)
 		case OPT_APPEND: o->cfg.append = optarg; break;
 		case OPT_CPU: o->cfg.cpu_profile = optarg; break;
 		case OPT_STATS: o->stats = true; break;
+		case OPT_RNG: o->cfg.virtio_rng = true; break;
+		case OPT_VCONSOLE: o->cfg.virtio_console = true; break;
+		case OPT_DISK_OVERLAY: o->cfg.disk_overlay = optarg; break;
+		case OPT_DISK: {
+			size_t n = strlen(optarg);
+			bool ro = n > 3 && !strcmp(optarg + n - 3, ",ro");
+			if (n == 0 || n >= sizeof(o->disk_path) || (!ro && strchr(optarg, ','))) {
+				fprintf(stderr, "rrvm %s: --disk takes PATH or PATH,ro, not '%s'\n", cmd, optarg);
+				return RRVM_EXIT_USAGE;
+			}
+			snprintf(o->disk_path, sizeof(o->disk_path), "%.*s", (int)(ro ? n - 3 : n), optarg);
+			o->cfg.disk = o->disk_path;
+			o->cfg.disk_ro = ro;
+			break;
+		}
 		case OPT_GDB:
 		case OPT_GDB_ANY:
 			if (strcmp(cmd, "run")) {
@@ -136,6 +162,10 @@ int run_opts__parse(struct run_opts *o, int argc, char **argv, const char *cmd)
 		fprintf(stderr, "rrvm %s: no kernel given (--kernel PATH)\n", cmd);
 		return RRVM_EXIT_USAGE;
 	}
+	if (o->cfg.disk_overlay && (!o->cfg.disk || o->cfg.disk_ro)) {
+		fprintf(stderr, "rrvm %s: --disk-overlay needs a writable --disk PATH\n", cmd);
+		return RRVM_EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -184,6 +214,9 @@ void run__console_run(struct vm *vm, const struct run_opts *o, double t0)
 
 int cmd_run(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--from") || !strncmp(argv[i], "--from=", 7))
+			return cmd_resume(argc, argv);   /* resume a recorded snapshot live */
 	struct run_opts o;
 	int rc = run_opts__parse(&o, argc, argv, "run");
 	if (rc < 0) {

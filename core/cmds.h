@@ -8,6 +8,11 @@ int cmd_run(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_tui(int argc, char **argv);     /* tui/cmd_tui.c */
+int cmd_snapshot(int argc, char **argv);  /* snapshot/cmd_snapshot.c */
+int cmd_resume(int argc, char **argv);    /* `rrvm run --from TRACE_DIR@N`: snapshot/resume.c */
+/* `--from` of replay/run: an event number, or sN / N.snap for recorded snapshot N of dir. */
+int replay__resolve_from(const char *dir, const char *arg, uint64_t *event, struct rrvm_err *err);
 
 /* Options shared by every subcommand that boots a VM (run, record):
  * --kernel --initrd --append --mem --cpu --clock --quantum, and a trailing
@@ -17,6 +22,7 @@ int cmd_trace(int argc, char **argv);
 struct run_opts {
 	struct vm_config cfg;
 	bool stats;
+	char disk_path[4096];       /* --disk without its ",ro" */
 	const char *gdb;          /* --gdb[=PORT|unix:PATH] (run only): "" for the default port */
 	bool gdb_listen_any;      /* --gdb-listen-any: not just 127.0.0.1 */
 };
@@ -47,6 +53,7 @@ struct replay_gdb_opts {
 	bool listen_any;
 	uint64_t from;            /* --from EVENT */
 	const char *symbols;      /* --symbols ELF */
+	const char *disk;         /* --disk PATH (recordings with a disk) */
 	bool allow_image_mismatch;
 };
 int replay__gdb(const char *trace_dir, const struct replay_gdb_opts *o);

@@ -1,5 +1,6 @@
 /* legacy_io.c — port 0x80, the debug-exit port 0xf4, 0xcf9 reset control and named catch-alls for absent ISA/PCI hardware. */
 #include <errno.h>
+#include <string.h>
 
 #include "core/devices.h"
 #include "core/devstate.h"
@@ -87,8 +88,10 @@ int legacy_io__create(struct vm *vm, struct rrvm_err *err)
 		{ "fw_cfg", IO_SPACE_PIO, 0x510, 2, absent_io, vm },
 		{ "pci", IO_SPACE_PIO, 0xcf8, 8, pci_io, vm },
 	};
+	/* With virtio devices the PCI host bridge (core/pci.c) owns 0xcf8-0xcff. */
+	bool pci_bridge = vm->cfg.disk || vm->cfg.virtio_rng || vm->cfg.virtio_console;
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
-		if ((rc = vm__add_io(vm, &r[i])))
+		if ((!pci_bridge || strcmp(r[i].name, "pci")) && (rc = vm__add_io(vm, &r[i])))
 			return err__set(err, rc, "%s: cannot register ports 0x%llx-0x%llx", r[i].name,
 					(unsigned long long)r[i].base, (unsigned long long)(r[i].base + r[i].len - 1));
 	return 0;

@@ -123,11 +123,15 @@ static void *input_main(void *arg)
 			break;
 		pthread_mutex_lock(&vm->input_lock);
 		for (ssize_t i = 0; i < n; i++) {
-			/* Ctrl-A x quits, Ctrl-A Ctrl-A sends one Ctrl-A (terminals only). */
+			/* Ctrl-A x quits, Ctrl-A s snapshots (recording), Ctrl-A Ctrl-A sends one Ctrl-A (terminals only). */
 			if (tty && escape) {
 				escape = false;
 				if (buf[i] == 'x') {
 					vm->quit_requested = 1;
+					continue;
+				}
+				if (buf[i] == 's') {
+					vm->snapshot_requested = 1;   /* rrvm record: a snapshot */
 					continue;
 				}
 				if (buf[i] != 0x01)
@@ -194,4 +198,30 @@ void vcpu__print_stats(const struct vm *vm, FILE *f, double wall_s)
 		(unsigned long long)vm->kicks, (unsigned long long)vm->irqs_injected,
 		(unsigned long long)vm->msr_exits, (unsigned long long)vm->unhandled_pio,
 		(unsigned long long)vm->unhandled_mmio);
+}
+
+static int read_regs(struct vm *vm, uint64_t out[18])
+{
+	struct kvm_regs g;
+	if (vm->sync_regs)
+		g = vm->run->s.regs.regs;
+	else if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &g) < 0)
+		return -errno;
+	const uint64_t v[18] = { g.rax, g.rbx, g.rcx, g.rdx, g.rsi, g.rdi, g.rsp, g.rbp, g.r8, g.r9,
+				 g.r10, g.r11, g.r12, g.r13, g.r14, g.r15, g.rip, g.rflags };
+	memcpy(out, v, sizeof(v));
+	return 0;
+}
+
+void vcpu__capture_exit_regs(struct vm *vm)
+{
+	vm->exit_regs_valid = read_regs(vm, vm->exit_regs) == 0;
+}
+
+int vcpu__exit_regs(struct vm *vm, uint64_t out[18])
+{
+	if (!vm->exit_regs_valid)
+		return read_regs(vm, out);
+	memcpy(out, vm->exit_regs, sizeof(vm->exit_regs));
+	return 0;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/pci.h"
 #include "core/pic.h"
 #include "core/rdtsc.h"
 #include "core/vcpu.h"
@@ -168,12 +169,26 @@ static int prepare_injection(struct vm *vm)
 	return 0;
 }
 
-static void handle_pio(struct vm *vm)
+/* live: every region. Replay: only the PCI bus's regions (conf1 and the
+ * virtio BARs), whose models must track state because they write guest
+ * memory at queue notifies; the replayer then overwrites what the guest
+ * reads with the recorded values. */
+static bool replay_model(const struct vm *vm, const struct io_region *r)
+{
+	return r && vm->pci && r->dev == (void *)vm->pci;
+}
+
+static void handle_pio(struct vm *vm, bool live)
 {
 	struct kvm_run *run = vm->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool write = run->io.direction == KVM_EXIT_IO_OUT;
 	const struct io_region *r = io_bus__find(&vm->bus, IO_SPACE_PIO, run->io.port, run->io.size);
+	if (!live) {
+		for (uint32_t i = 0; replay_model(vm, r) && i < run->io.count; i++, data += run->io.size)
+			r->fn(r->dev, run->io.port - r->base, data, run->io.size, write);
+		return;
+	}
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (r) {
 			r->fn(r->dev, run->io.port - r->base, data, run->io.size, write);
@@ -186,13 +201,18 @@ static void handle_pio(struct vm *vm)
 	vcpu__apply_rdtsc(vm);   /* a rewritten RDTSC/RDTSCP site: RDX/RCX (core/tsc_port.c) */
 }
 
-static void handle_mmio(struct vm *vm)
+static void handle_mmio(struct vm *vm, bool live)
 {
 	struct kvm_run *run = vm->run;
 	uint32_t len = run->mmio.len;
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
 	const struct io_region *r = io_bus__find(&vm->bus, IO_SPACE_MMIO, run->mmio.phys_addr, len);
+	if (!live) {
+		if (replay_model(vm, r))
+			r->fn(r->dev, run->mmio.phys_addr - r->base, run->mmio.data, len, run->mmio.is_write);
+		return;
+	}
 	if (r) {
 		r->fn(r->dev, run->mmio.phys_addr - r->base, run->mmio.data, len, run->mmio.is_write);
 	} else {
@@ -273,16 +293,15 @@ static bool dispatch(struct vm *vm)
 	uint32_t reason = run->exit_reason;
 	if (reason < 64)
 		vm->exits_by_reason[reason]++;
-	/* Replay needs no device models: the replayer answers from the trace. */
+	/* Replay runs only the PCI/virtio models; the replayer
+	 * answers every read from the trace. */
 	bool live = !vm->rep;
 	switch (reason) {
 	case KVM_EXIT_IO:
-		if (live)
-			handle_pio(vm);
+		handle_pio(vm, live);
 		return true;
 	case KVM_EXIT_MMIO:
-		if (live)
-			handle_mmio(vm);
+		handle_mmio(vm, live);
 		return true;
 	case KVM_EXIT_HLT:
 		if (live)
@@ -405,6 +424,9 @@ int vm__run(struct vm *vm)
 			}
 			vm->run->exit_reason = KVM_EXIT_INTR;
 		}
+		vm->exit_regs_valid = false;
+		if ((vm->rec || vm->rep) && r == 0)
+			vcpu__capture_exit_regs(vm);
 		if (shadow_step) {
 			shadow_step = false;
 			set_step(vm, false);
@@ -427,10 +449,16 @@ int vm__run(struct vm *vm)
 				replayer__exit(vm->rep, vm);
 			else if (vm->rec)
 				recorder__exit(vm->rec, vm);
+			/* Device work deferred to after the exit is logged/checked
+			 * (virtio queue notifies): its records follow the exit's. */
+			if (vm->pci && vm->stop == VM_STOP_NONE)
+				pci__service(vm->pci);
 			if (vm->cfg.clock == CLOCK_VIRTUAL)
 				vm->virt_ns += vm->cfg.quantum_ns;
 		}
 		poll_devices(vm);
+		if (vm->rec && vm->last_exit_guest)
+			recorder__snapshot_point(vm->rec, vm);   /* --snapshot-every, Ctrl-A s, panic */
 	}
 	rc = vm->stop == VM_STOP_ERROR ? (vm->stop_code < 0 ? vm->stop_code : -EIO) : 0;
 out:

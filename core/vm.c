@@ -16,6 +16,7 @@
 
 #include "core/pic.h"
 #include "core/platform.h"
+#include "core/virtio.h"
 #include "core/x86.h"
 #include "record/recorder.h"
 
@@ -110,6 +111,12 @@ static int create_vcpu(struct vm *vm, struct rrvm_err *err)
 		vm->run = NULL;
 		return err__set(err, -errno, "cannot map the vCPU run area: %s", strerror(errno));
 	}
+	/* Registers at every exit for free (the trace's TR_REGS), where KVM offers it. */
+	int sync = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	if (sync > 0 && (sync & KVM_SYNC_X86_REGS)) {
+		vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+		vm->sync_regs = true;
+	}
 	if (vm->cfg.cpuid) {
 		size_t sz = sizeof(*vm->cpuid) + vm->cfg.cpuid->nent * sizeof(vm->cpuid->entries[0]);
 		vm->cpuid = malloc(sz);
@@ -172,7 +179,8 @@ int vm__create(struct vm **out, const struct vm_config *cfg, struct rrvm_err *er
 		goto fail;
 	}
 	if ((rc = kvm_open(vm, err)) || (rc = map_memory(vm, err)) || (rc = create_vcpu(vm, err)) ||
-	    (!cfg->replay && (rc = platform__create(vm, err))) || (rc = load_kernel(vm, err)))
+	    (!cfg->replay && (rc = platform__create(vm, err))) || (rc = virtio__create_all(vm, err)) ||
+	    (rc = load_kernel(vm, err)))
 		goto fail;
 	vm->start_mono_ns = mono_ns();
 	*out = vm;

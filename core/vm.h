@@ -58,9 +58,18 @@ struct vm_config {
 	int console_in_fd;          /* guest serial input, -1 for none */
 	bool replay;                /* no devices: every input comes from a trace */
 	const struct kvm_cpuid2 *cpuid; /* exact CPUID table (replay), instead of the profile */
+	/* virtio devices on PCI (core/virtio.h); none by default. */
+	const char *disk;           /* raw image for virtio-blk, or NULL */
+	bool disk_ro;               /* the guest sees a read-only disk */
+	const char *disk_overlay;   /* writes go to this new copy of the image */
+	const char *disk_undo;      /* replay: the trace's undo journal */
+	const uint8_t *disk_sha256; /* replay: the image's recorded hash (32 bytes) */
+	bool virtio_rng;            /* virtio-rng (entropy from getrandom) */
+	bool virtio_console;        /* virtio-console (hvc0) */
 };
 
 struct pic;
+struct pci_bus;
 struct recorder;
 struct replayer;
 
@@ -80,9 +89,14 @@ struct vm {
 	struct device devices[DEV_MAX_DEVICES];
 	int nr_devices;
 	struct pic *pic;            /* the interrupt controller the loop injects from */
+	struct pci_bus *pci;        /* PCI host bridge when virtio devices exist (core/pci.h) */
 	struct recorder *rec;       /* set while recording */
 	struct replayer *rep;       /* set while replaying */
 	bool last_exit_guest;       /* the latest KVM_RUN ended in a guest-caused exit */
+	bool sync_regs;             /* KVM fills run->s.regs.regs at every exit (KVM_CAP_SYNC_REGS) */
+	uint64_t exit_regs[18];     /* recording/replay: registers as the latest exit left them
+				     * (before any handler completes an IN), vcpu__exit_regs order */
+	bool exit_regs_valid;
 	bool deferred;              /* an injection at a kick was deferred: retry soon */
 
 	/* Guest clock (DESIGN.md contract 6). */
@@ -106,6 +120,7 @@ struct vm {
 	int input_stop_fd;          /* eventfd: tells the input thread to finish */
 	int wake_fd;                /* eventfd: input arrived or stop requested (wakes a halted vCPU) */
 	volatile int quit_requested; /* set from the input thread (Ctrl-A x) or a signal */
+	volatile int snapshot_requested; /* Ctrl-A s: the recorder snapshots at the next exit */
 
 	/* Debug registers and single-step, shared by landmarks and gdb. */
 	struct guest_debug gdbg;

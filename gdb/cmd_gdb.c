@@ -87,7 +87,7 @@ int replay__gdb(const char *dir, const struct replay_gdb_opts *o)
 {
 	struct rrvm_err err = { "" };
 	struct session_opts so = { .console_fd = STDOUT_FILENO, .auto_snapshots = true,
-				   .allow_image_mismatch = o->allow_image_mismatch };
+				   .allow_image_mismatch = o->allow_image_mismatch, .disk = o->disk };
 	struct replay_session *s;
 	if (session__open(&s, dir, &so, &err)) {
 		fprintf(stderr, "rrvm: %s\n", err.msg);

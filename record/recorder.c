@@ -1,5 +1,6 @@
 /* recorder.c — the recorder: trace header from the VM, one record per guest-caused exit, injections, landmarks. */
 #include "record/recorder.h"
+#include "record/rec_snapshot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,8 @@
 
 #include "core/doctor.h"
 #include "core/fingerprint.h"
+#include "core/vcpu.h"
+#include "core/virtio.h"
 #include "core/vm.h"
 #include "core/x86.h"
 #include "record/sha256.h"
@@ -26,6 +29,8 @@ struct recorder {
 	uint32_t since_clock_check;
 	uint64_t landmarks, deferrals;
 	enum doctor_bp_method bp[2]; /* how replay can stop in CPL0 / CPL3 on this host */
+	uint32_t exit_recs;          /* records the latest exit wrote (TR_EXIT, TR_IN_VALUE, TR_RDTSC) */
+	struct rec_snap *snap;       /* snapshots, when on */
 };
 
 static uint64_t coarse_ns(void)
@@ -129,7 +134,22 @@ static int build_header(struct trace_header *h, struct vm *vm, const struct reco
 	    (rc = trace_header__add_cap(h, "rdtsc_sites", num)))
 		return rc;
 	snprintf(num, sizeof(num), "%u", vm->load.rdtscp_sites);
-	return trace_header__add_cap(h, "rdtscp_sites", num);
+	if ((rc = trace_header__add_cap(h, "rdtscp_sites", num)))
+		return rc;
+	/* virtio devices: replay builds the same PCI bus (FORMAT.md "virtio"). */
+	const struct vm_config *c = &vm->cfg;
+	if (c->disk || c->virtio_rng || c->virtio_console) {
+		char list[64];
+		snprintf(list, sizeof(list), "%s%s%s", c->disk ? (c->disk_ro ? "blk-ro," : "blk,") : "",
+			 c->virtio_rng ? "rng," : "", c->virtio_console ? "console," : "");
+		list[strlen(list) - 1] = 0;
+		if ((rc = trace_header__add_cap(h, "virtio", list)))
+			return rc;
+		if (c->disk && (rc = trace_header__add_cap(h, "disk_writes",
+							    c->disk_ro ? "none" : c->disk_overlay ? "overlay" : "image")))
+			return rc;
+	}
+	return 0;
 }
 
 int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct rrvm_err *err)
@@ -160,6 +180,7 @@ int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct
 	}
 	if ((rc = add_image(&h, vm->cfg.kernel, TRACE_IMG_KERNEL, err)) ||
 	    (vm->cfg.initrd && (rc = add_image(&h, vm->cfg.initrd, TRACE_IMG_INITRD, err))) ||
+	    (vm->cfg.disk && (rc = add_image(&h, vm->cfg.disk, TRACE_IMG_DISK, err))) ||
 	    (rc = trace_writer__open(&r->w, dir, &h, err))) {
 		trace_header__free(&h);
 		free(r);
@@ -169,6 +190,12 @@ int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct
 	/* The writer made the directory; the images go beside the header. */
 	if ((rc = copy_image(vm->cfg.kernel, dir, "kernel", err)) ||
 	    (vm->cfg.initrd && (rc = copy_image(vm->cfg.initrd, dir, "initrd", err)))) {
+		trace_writer__abandon(r->w);
+		free(r);
+		return rc;
+	}
+	/* The disk image was hashed above, before the guest could write it. */
+	if ((rc = virtio__record_start(vm, dir, err))) {
 		trace_writer__abandon(r->w);
 		free(r);
 		return rc;
@@ -225,17 +252,27 @@ void recorder__exit(struct recorder *r, struct vm *vm)
 		}
 	}
 	append(r, vm, &ev);
+	r->exit_recs = 1;
 	uint64_t n = trace_writer__event_no(r->w);
+	/* The registers at the exit: replay checks them and names the ones that
+	 * differ; tools show them at any event without replaying. */
+	struct trace_event regs = { .type = TR_REGS, .event_no = n };
+	if (vcpu__exit_regs(vm, regs.u.regs.v) == 0) {
+		append(r, vm, &regs);
+		r->exit_recs++;
+	}
 	if (data && !x->has_value && x->dir == TRACE_DIR_IN) {
 		struct trace_event in = { .type = TR_IN_VALUE, .event_no = n };
 		in.u.in = (struct trace_in_value){ .size = x->size, .data = data, .len = len };
 		append(r, vm, &in);
+		r->exit_recs++;
 	}
 	if (vm->rdtsc_last.valid) {
 		struct trace_event t = { .type = TR_RDTSC, .event_no = n };
 		t.u.rdtsc = (struct trace_rdtsc){ .rip = vm->rdtsc_last.rip, .value = vm->rdtsc_last.value,
 						  .aux = vm->rdtsc_last.rdtscp ? vm->rdtsc_last.aux : UINT32_MAX };
 		append(r, vm, &t);
+		r->exit_recs++;
 		vm->rdtsc_last.valid = false;
 	}
 	if (++r->since_clock_check >= 256) {
@@ -307,6 +344,13 @@ static void append_bytes(struct recorder *r, struct vm *vm, uint32_t type, const
 	}
 }
 
+void recorder__dma(struct recorder *r, struct vm *vm, uint64_t gpa, const uint8_t *buf, uint32_t len)
+{
+	struct trace_event ev = { .type = TR_DMA, .event_no = trace_writer__event_no(r->w) };
+	ev.u.dma = (struct trace_dma){ .gpa = gpa, .data = buf, .len = len };
+	append(r, vm, &ev);
+}
+
 void recorder__console_in(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len)
 {
 	append_bytes(r, vm, TR_CONSOLE_IN, buf, len);
@@ -342,6 +386,7 @@ int recorder__close(struct recorder *r, struct vm *vm, struct rrvm_err *err)
 		trace_writer__append(r->w, &ev);
 	}
 	int rc = trace_writer__close(r->w, err);
+	rec_snap__close(r->snap);
 	free(r);
 	return rc;
 }
@@ -350,4 +395,34 @@ void recorder__counts(const struct recorder *r, uint64_t *landmarks, uint64_t *d
 {
 	*landmarks = r ? r->landmarks : 0;
 	*deferrals = r ? r->deferrals : 0;
+}
+
+void recorder__set_snapshots(struct recorder *r, struct rec_snap *rs)
+{
+	r->snap = rs;
+}
+
+void recorder__snapshot_point(struct recorder *r, struct vm *vm)
+{
+	if (!r->snap || r->failed)
+		return;
+	int seq = rec_snap__point(r->snap, vm, r->exit_recs);
+	if (seq > 0) {
+		char name[32];
+		int len = snprintf(name, sizeof(name), "%06d.snap", seq);
+		struct trace_event ev = { .type = TR_SNAPSHOT, .event_no = vm->exits };
+		ev.u.snapshot = (struct trace_snapshot){ .id = (uint64_t)seq, .name = (const uint8_t *)name,
+							 .len = (uint32_t)len };
+		append(r, vm, &ev);
+	}
+}
+
+const uint8_t *recorder__uuid(const struct recorder *r)
+{
+	return trace_writer__uuid(r->w);
+}
+
+uint32_t recorder__snapshots(const struct recorder *r)
+{
+	return r->snap ? rec_snap__count(r->snap) : 0;
 }

@@ -34,10 +34,24 @@ bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector);
 /* Console input handed to the guest's UART (for trace tools; replay gets it
  * through the recorded IN values). */
 void recorder__console_in(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len);
+/* Bytes from a nondeterministic source (virtio-rng) a device is about to
+ * write into guest memory at gpa, at the current event (TR_DMA). */
+void recorder__dma(struct recorder *r, struct vm *vm, uint64_t gpa, const uint8_t *buf, uint32_t len);
 /* Guest console output. */
 void recorder__console(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len);
 /* Logs how the run ended, seals the trace (index, footer) and frees r. */
 int recorder__close(struct recorder *r, struct vm *vm, struct rrvm_err *err);
+
+/* Snapshots while recording (record/rec_snapshot.h): turns them on; the
+ * recorder owns rs from here. */
+struct rec_snap;
+void recorder__set_snapshots(struct recorder *r, struct rec_snap *rs);
+/* After every guest-caused exit, devices polled: a snapshot when one is due. */
+void recorder__snapshot_point(struct recorder *r, struct vm *vm);
+/* The trace's uuid. */
+const uint8_t *recorder__uuid(const struct recorder *r);
+/* Snapshots written. */
+uint32_t recorder__snapshots(const struct recorder *r);
 
 /* Landmarks and deferrals so far. */
 void recorder__counts(const struct recorder *r, uint64_t *landmarks, uint64_t *deferrals);

@@ -34,6 +34,12 @@ void replayer__before_run(struct replayer *r, struct vm *vm);
  * difference stops the VM with VM_STOP_DIVERGED and a report. */
 void replayer__exit(struct replayer *r, struct vm *vm);
 
+/* A device model (virtio-rng) writes nondeterministic bytes at gpa during
+ * the current event: copies them from the next record, which must be a
+ * TR_DMA of this event with the same gpa and length; otherwise stops the VM
+ * (diverged) and returns -EBADMSG. */
+int replayer__dma(struct replayer *r, struct vm *vm, uint64_t gpa, uint8_t *buf, uint32_t len);
+
 /* KVM_EXIT_DEBUG: a landmark breakpoint or the step over one. */
 void replayer__debug(struct replayer *r, struct vm *vm);
 

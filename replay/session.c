@@ -18,6 +18,8 @@
 #include "record/trace.h"
 #include "replay/replayer.h"
 #include "replay/session_int.h"
+#include "snapshot/snapfile.h"
+#include "snapshot/snapshot.h"
 
 /* Long runs go in steps of this many events, with progress (and a cancel
  * check) in between. */
@@ -61,6 +63,47 @@ static struct kvm_cpuid2 *cpuid_from_header(const struct trace_header *h)
 	return c;
 }
 
+/* The virtio devices the recording had (header capability "virtio"). */
+static int virtio_from_header(const struct trace_header *h, struct vm_config *cfg, const char *disk,
+			      const char *undo, struct rrvm_err *err)
+{
+	const char *list = NULL;
+	for (uint32_t i = 0; i < h->n_caps; i++)
+		if (!strcmp(h->caps[i].key, "virtio"))
+			list = h->caps[i].value;
+	if (!list)
+		return disk ? err__set(err, -EINVAL, "--disk given, but the recording had no virtio disk") : 0;
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "blk") || !strcmp(t, "blk-ro")) {
+			const struct trace_image *img = NULL;
+			for (uint32_t i = 0; i < h->n_images; i++)
+				if (h->images[i].kind == TRACE_IMG_DISK)
+					img = &h->images[i];
+			if (!img)
+				return err__set(err, -EBADMSG, "trace header: virtio-blk without a disk image entry");
+			if (!disk) {
+				char hex[65];
+				sha256__hex(img->sha256, hex);
+				return err__set(err, -EINVAL, "this recording used a virtio disk (%s, %" PRIu64 " bytes, sha256 %s): "
+						"give its image with --disk PATH", img->name, img->size, hex);
+			}
+			cfg->disk = disk;
+			cfg->disk_ro = !strcmp(t, "blk-ro");
+			cfg->disk_sha256 = img->sha256;
+			cfg->disk_undo = undo;
+		} else if (!strcmp(t, "rng")) {
+			cfg->virtio_rng = true;
+		} else if (!strcmp(t, "console")) {
+			cfg->virtio_console = true;
+		} else {
+			return err__set(err, -EPROTONOSUPPORT, "trace header: unknown virtio device '%s' (newer rrvm?)", t);
+		}
+	}
+	return 0;
+}
+
 /* Tears down the current VM and replayer (and its trace reader). */
 static void drop_vm(struct replay_session *s)
 {
@@ -77,18 +120,17 @@ static void drop_vm(struct replay_session *s)
 	vm__destroy(vm);
 }
 
-/* A fresh replay VM at event 0 with its own trace reader. */
-int session__boot(struct replay_session *s, struct rrvm_err *err)
+int session__trace_vm(const char *dir, const struct vm_config *live, const char *disk, bool check_images,
+		      bool allow_mismatch, struct vm **out, struct trace_reader **tr_out, struct rrvm_err *err)
 {
-	drop_vm(s);
 	struct trace_reader *tr;
-	int rc = trace_reader__open(&tr, s->dir, err);
+	int rc = trace_reader__open(&tr, dir, err);
 	if (rc)
 		return rc;
 	const struct trace_header *h = trace_reader__header(tr);
 	char kernel[4096], initrd[4096];
-	snprintf(kernel, sizeof(kernel), "%s/kernel", s->dir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd", s->dir);
+	snprintf(kernel, sizeof(kernel), "%s/kernel", dir);
+	snprintf(initrd, sizeof(initrd), "%s/initrd", dir);
 	bool has_initrd = false;
 	for (uint32_t i = 0; i < h->n_images; i++) {
 		const struct trace_image *img = &h->images[i];
@@ -96,13 +138,11 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 		if (!name)
 			continue;
 		has_initrd |= img->kind == TRACE_IMG_INITRD;
-		/* Hashing the images once per session is enough. */
-		if (!s->images_checked && (rc = check_image(s->dir, name, img, s->o.allow_image_mismatch, err))) {
+		if (check_images && (rc = check_image(dir, name, img, allow_mismatch, err))) {
 			trace_reader__close(tr);
 			return rc;
 		}
 	}
-	s->images_checked = true;
 	struct kvm_cpuid2 *cpuid = cpuid_from_header(h);
 	struct vm_config cfg = {
 		.mem_size = h->ram_bytes, .kernel = kernel, .initrd = has_initrd ? initrd : NULL,
@@ -110,13 +150,36 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 		.clock = h->clock_mode == TRACE_CLOCK_VIRTUAL ? CLOCK_VIRTUAL : CLOCK_REAL,
 		.quantum_ns = h->quantum_ns, .console_out_fd = -1, .console_in_fd = -1, .replay = true,
 	};
-	struct vm *vm;
-	rc = cpuid ? vm__create(&vm, &cfg, err) : err__set(err, -ENOMEM, "out of memory");
-	free(cpuid);
-	if (rc) {
-		trace_reader__close(tr);
-		return rc;
+	if (live) {
+		cfg.replay = false;
+		cfg.console_out_fd = live->console_out_fd;
+		cfg.console_in_fd = live->console_in_fd;
 	}
+	char undo[4096];
+	snprintf(undo, sizeof(undo), "%s/disk.undo", dir);
+	rc = virtio_from_header(h, &cfg, disk, undo, err);
+	if (!rc)
+		rc = cpuid ? vm__create(out, &cfg, err) : err__set(err, -ENOMEM, "out of memory");
+	free(cpuid);
+	if (rc || !tr_out)
+		trace_reader__close(tr);
+	else
+		*tr_out = tr;
+	return rc;
+}
+
+/* A fresh replay VM at event 0 with its own trace reader. */
+int session__boot(struct replay_session *s, struct rrvm_err *err)
+{
+	drop_vm(s);
+	struct trace_reader *tr;
+	struct vm *vm;
+	/* Hashing the images once per session is enough. */
+	int rc = session__trace_vm(s->dir, NULL, s->o.disk, !s->images_checked, s->o.allow_image_mismatch, &vm, &tr,
+				   err);
+	if (rc)
+		return rc;
+	s->images_checked = true;
 	struct replay_opts ro = { .quiet = true, .console_fd = -1 };
 	struct replayer *rep;
 	if ((rc = replayer__open(&rep, vm, tr, &ro, err))) {
@@ -129,7 +192,9 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 	s->rep = rep;
 	pthread_mutex_unlock(&s->lock);
 	s->last_event = trace_reader__status(tr)->last_event;
-	if (s->want_store || s->o.auto_snapshots)
+	/* Snapshots: automatic ones asked for, a backwards seek happened, or the
+	 * trace has recorded ones (they are what makes seeking cheap). */
+	if (s->want_store || s->o.auto_snapshots || snapfile__count(s->dir) > 0)
 		return session__snap_boot(s, err);
 	return 0;
 }
@@ -259,6 +324,12 @@ int session__forward(struct replay_session *s, uint64_t event, bool show, struct
 		if (rc < 0 && vm->stop == VM_STOP_ERROR)
 			return err__set(err, rc, "%s", vm->stop_msg);
 		now = session__event(s);
+		/* A stop point is one machine state however it was reached: finish
+		 * the exit's I/O instruction now (RAX has the IN value, RIP is past
+		 * it), as taking or restoring a snapshot there does. */
+		if (vm->stop == VM_STOP_REPLAYED && replayer__at_target(s->rep) && (rc = snap__complete_io(vm)))
+			return err__set(err, rc, "cannot complete the I/O instruction at event %" PRIu64 ": %s", now,
+					strerror(-rc));
 		if (vm->stop == VM_STOP_REPLAYED && replayer__at_target(s->rep) && now == snap_at &&
 		    (rc = session__snap_auto(s, err)))
 			return rc;

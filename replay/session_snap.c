@@ -39,9 +39,9 @@ int session__snap_boot(struct replay_session *s, struct rrvm_err *err)
 	uint64_t every = s->last_event / SNAP_TARGET;
 	s->snap_every = every < SNAP_MIN_EVERY ? SNAP_MIN_EVERY : every;
 	/* Recorded snapshots: every one in the trace directory. */
-	rc = snapfile__load_all(s->store, s->dir, s->vm, err);
+	rc = snapfile__load_all(s->store, s->dir, 0, err);
 	if (rc < 0)
-		fprintf(stderr, "rrvm: warning: recorded snapshots not used: %s\n", err->msg);
+		fprintf(stderr, "rrvm: warning: recorded snapshots from this one on are not used: %s\n", err->msg);
 	return 0;
 }
 
@@ -118,7 +118,9 @@ int session__snap_restore(struct replay_session *s, uint64_t event, bool forward
 		return rc;
 	if (s->snap_hide)
 		s->snap_hide(s->snap_hook_ctx, s->vm);
-	rc = snap__restore(s->store, s->vm, snap, false, NULL, err);
+	/* A replay VM has device models only for virtio (their queue state and
+	 * replay's disk write log must go back with RAM). */
+	rc = snap__restore(s->store, s->vm, snap, s->vm->nr_devices > 0, NULL, err);
 	if (s->snap_show)
 		s->snap_show(s->snap_hook_ctx, s->vm);
 	if (rc)

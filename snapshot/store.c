@@ -227,13 +227,13 @@ static int sync_dirty(struct snap_store *st)
 	return 0;
 }
 
-int snap_store__create(struct snap_store **out, struct vm *vm, struct rrvm_err *err)
+static int create(struct snap_store **out, struct vm *vm, uint64_t ram_bytes, struct rrvm_err *err)
 {
 	struct snap_store *st = calloc(1, sizeof(*st));
 	if (!st)
 		return err__set(err, -ENOMEM, "out of memory");
 	st->vm = vm;
-	st->npages = vm->mem.size / MEM_PAGE_SIZE;
+	st->npages = ram_bytes / MEM_PAGE_SIZE;
 	uint64_t words = (st->npages + 63) / 64;
 	st->pv = calloc(st->npages, sizeof(*st->pv));
 	st->dirty = calloc(words, 8);
@@ -242,14 +242,31 @@ int snap_store__create(struct snap_store **out, struct vm *vm, struct rrvm_err *
 		snap_store__destroy(st);
 		return err__set(err, -ENOMEM, "snapshot store: out of memory for %" PRIu64 " pages", st->npages);
 	}
-	int rc = set_logging(vm, true);
-	if (rc) {
-		snap_store__destroy(st);
-		return err__set(err, rc, "snapshot store: cannot turn on KVM dirty logging: %s", strerror(-rc));
+	if (vm) {
+		int rc = set_logging(vm, true);
+		if (rc) {
+			snap_store__destroy(st);
+			return err__set(err, rc, "snapshot store: cannot turn on KVM dirty logging: %s", strerror(-rc));
+		}
+		vm->mem.user_dirty = st->dirty;
 	}
-	vm->mem.user_dirty = st->dirty;
 	*out = st;
 	return 0;
+}
+
+int snap_store__create(struct snap_store **out, struct vm *vm, struct rrvm_err *err)
+{
+	return create(out, vm, vm->mem.size, err);
+}
+
+int snap_store__create_offline(struct snap_store **out, uint64_t ram_bytes, struct rrvm_err *err)
+{
+	return create(out, NULL, ram_bytes, err);
+}
+
+uint64_t snap_store__npages(const struct snap_store *st)
+{
+	return st->npages;
 }
 
 void snap__free(struct snapshot *s)
@@ -520,7 +537,9 @@ static int check_devices(struct vm *vm, const struct snapshot *s, struct rrvm_er
 		bool known = false;
 		for (int i = 0; i < vm->nr_devices; i++)
 			known |= !strcmp(s->dev[j].name, vm->devices[i].name);
-		if (!known)
+		/* A replay VM has only the models replay runs (virtio): a snapshot
+		 * taken while recording also holds the rest. */
+		if (!known && !vm->cfg.replay)
 			return err__set(err, -EINVAL, "snapshot %s holds state for device %s, which this machine lacks",
 					s->name, s->dev[j].name);
 	}

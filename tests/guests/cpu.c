@@ -122,6 +122,17 @@ static void paging_init(void)
 	__asm__ volatile("mov %0, %%cr3" : : "r"((u64)pml4) : "memory");
 }
 
+void map_mmio(u64 addr)
+{
+	u64 a = addr & ~(MIB2 - 1);
+	if (a >= 4 * GIB)
+		return;
+	if (!(pdpt[a / GIB] & PTE_P))
+		pdpt[a / GIB] = (u64)pd[a / GIB] | PTE_P | PTE_W;
+	pd[a / GIB][(a / MIB2) & 511] = a | PTE_P | PTE_W | PTE_PS | 0x10 /* PCD */;
+	__asm__ volatile("invlpg (%0)" : : "r"(a) : "memory");
+}
+
 void cpu_init(void)
 {
 	gdt_load();

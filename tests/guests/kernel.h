@@ -91,6 +91,8 @@ extern u64 g_ram_top;
 /* ---- cpu.c: GDT/TSS, IDT, page tables ---- */
 void cpu_init(void);
 void tss_set_rsp0(u64 rsp0);
+/* Maps the 2 MiB page holding `addr` (below 4 GiB) uncached, for device MMIO. */
+void map_mmio(u64 addr);
 extern char __user_start[], __user_end[];
 
 /* ---- trap.c ---- */
@@ -98,6 +100,8 @@ struct frame *trap_dispatch(struct frame *f);
 __attribute__((noreturn)) void panic_frame(const struct frame *f);
 /* Optional hook run by the IRQ0 handler after the tick count is bumped. */
 extern void (*g_tick_hook)(void);
+/* Optional handler for IRQs 1-15 (before the EOI). */
+extern void (*g_irq_hook)(int irq);
 /* Optional hook that prints scenario context before the panic token. */
 extern void (*g_panic_hook)(void);
 
@@ -136,5 +140,6 @@ __attribute__((noreturn)) void user_spin(u64 iters, u64 unused1, u64 unused2);
 void scenario_run(const char *name);
 void scenario_race(void);
 void scenario_echo(void);
+void scenario_virtio(void);
 
 #endif

@@ -2,6 +2,7 @@
 #include "kernel.h"
 
 void (*g_tick_hook)(void);
+void (*g_irq_hook)(int irq);
 void (*g_panic_hook)(void);
 
 static const char *const exc_names[32] = {
@@ -70,6 +71,8 @@ struct frame *trap_dispatch(struct frame *f)
 		pic_eoi(0);
 		return sched_tick(f);
 	}
+	if (g_irq_hook)
+		g_irq_hook(irq);
 	pic_eoi(irq);
 	return f;
 }

@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 		sorted[i] = strtoull(argv[i + 2], NULL, 10);
 	qsort(sorted, (size_t)n, sizeof(*sorted), cmp_u64);
 	struct rrvm_err err = { "" };
-	struct session_opts o = { .quiet = true, .console_fd = -1 };
+	struct session_opts o = { .quiet = true, .console_fd = -1, .disk = getenv("SESSION_SEEK_DISK") };
 	struct replay_session *a, *b;
 	if (session__open(&a, argv[1], &o, &err)) {
 		fprintf(stderr, "session_seek: %s\n", err.msg);

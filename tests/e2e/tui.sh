@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# tui.sh — drives `rrvm tui` in a detached tmux (send-keys, capture-pane) on a recorded test-kernel crash.
+# usage: tui.sh browse | damaged
+#   browse   open, go to the crash (panic text, RIP with symbol), go back (registers and console change),
+#            search, help, resize 80x24 and 200x60, q restores the terminal (status 0)
+#   damaged  a corrupt header and a truncated events file: error shown, non-zero exit, no crash
+source "$(dirname "$0")/lib.sh"
+mode=${1:-browse}
+command -v tmux >/dev/null || skip "tmux is not installed (tools/install-deps.sh installs it)"
+WAIT=${TUI_WAIT:-90}   # seconds to wait for any screen state (a loaded machine is slow)
+tmp=$(mktemp -d)
+sock="rrvm-tui-test-$$"
+tm() { tmux -L "$sock" "$@"; }
+trap 'tm kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+
+# start W H ARGS...: runs rrvm tui ARGS in a fresh tmux window of W x H; the shell around it
+# prints a marker before, the exit status and the terminal modes after.
+start() {
+	local w=$1 h=$2; shift 2
+	tm kill-server 2>/dev/null
+	local cmd
+	cmd="echo BEFORE-TUI; $(printf '%q ' "$RRVM" tui "$@"); echo TUI-EXIT=\$?; stty -a | tr '\n' ' '; echo; echo TUI-DONE; sleep 3600"
+	tm new-session -d -x "$w" -y "$h" -s tui "bash -c $(printf '%q' "$cmd")" || fail "tmux new-session failed"
+	tm set-option -t tui -g status off >/dev/null
+	tm resize-window -t tui -x "$w" -y "$h" 2>/dev/null
+}
+screen() { tm capture-pane -p -t tui; }
+keys() { tm send-keys -t tui "$@"; }
+# wait_for TEXT [what]: polls the screen until TEXT (fixed string) shows up.
+wait_for() {
+	local end=$((SECONDS + WAIT))
+	while [ $SECONDS -lt $end ]; do
+		screen | grep -qF -- "$1" && return 0
+		sleep 0.2
+	done
+	screen >&2
+	fail "waited ${WAIT}s for '$1' ${2:+($2)}"
+}
+# wait_re REGEX [what]: the same with an extended regular expression.
+wait_re() {
+	local end=$((SECONDS + WAIT))
+	while [ $SECONDS -lt $end ]; do
+		screen | grep -qE -- "$1" && return 0
+		sleep 0.2
+	done
+	screen >&2
+	fail "waited ${WAIT}s for /$1/ ${2:+($2)}"
+}
+# wait_gone TEXT: polls until TEXT is no longer on the screen.
+wait_gone() {
+	local end=$((SECONDS + WAIT))
+	while [ $SECONDS -lt $end ]; do
+		screen | grep -qF -- "$1" || return 0
+		sleep 0.2
+	done
+	screen >&2
+	fail "waited ${WAIT}s for '$1' to go away ${2:+($2)}"
+}
+# The register pane's RIP line: "RIP <16 hex digits> <symbol>".
+rip_line() { screen | grep -oE 'RIP [0-9a-f]{16}( <[^>]*>)?' | head -1; }
+# layout_ok W H: every line fits, the timeline, the status line and pane titles are there.
+layout_ok() {
+	local w=$1 h=$2 s
+	s=$(screen)
+	[ "$(printf '%s\n' "$s" | wc -l)" -eq "$h" ] || { printf '%s\n' "$s" >&2; fail "screen is not $h lines"; }
+	printf '%s\n' "$s" | awk -v w="$w" 'length($0) > w { exit 1 }' || fail "a line is wider than $w"
+	printf '%s\n' "$s" | head -1 | grep -q 'event [0-9]*/[0-9]*' || fail "no header at ${w}x$h"
+	printf '%s\n' "$s" | sed -n 5p | grep -q '^evt ' || fail "no timeline axis at ${w}x$h"
+	for t in "${@:3}"; do
+		printf '%s\n' "$s" | grep -qF -- "$t" || { printf '%s\n' "$s" >&2; fail "'$t' missing at ${w}x$h"; }
+	done
+}
+
+need_kvm
+run_guest "$tmp/rec.out" "$tmp/rec.err" record -o "$tmp/crash" --kernel "$TESTKERNEL" --append crash
+st=$?
+[ "$st" = 3 ] || { cat "$tmp/rec.err"; fail "recording the crash scenario exited $st, not 3 (panic)"; }
+final=$(grep '^rrvm: final state:' "$tmp/rec.err") || fail "record printed no final state"
+last=$(sed -E 's/.*event ([0-9]+),.*/\1/' <<<"$final")
+rip=$(sed -E 's/.*rip 0x([0-9a-f]+),.*/\1/' <<<"$final")
+RIP=$(printf '%016x' "$((16#$rip))")
+# The symbol holding the crash RIP, from the ELF by nm (not by rrvm's own reader).
+read -r symaddr symname < <(nm -n "$TESTKERNEL" | awk -v a="$RIP" '$2 ~ /^[tTwW]$/ && $1 <= a { n = $3; v = $1 } END { print v, n }')
+off=$((16#$rip - 16#${symaddr:-0}))
+sym=$symname; [ "$off" -gt 0 ] && sym=$(printf '%s+0x%x' "$symname" "$off")
+[ -n "$sym" ] || fail "nm found no symbol for 0x$rip"
+echo "recorded crash: $last events, final rip 0x$rip = $sym"
+
+case $mode in
+browse)
+	start 100 30 "$tmp/crash"
+	wait_for "event $last/$last" "opens at the end"
+	wait_for "[panic, status 3]" "header names the stop"
+	# Move to the crash from the start: the console has the panic, the registers the crash RIP.
+	keys Home
+	wait_for "event 0/$last"
+	wait_for "(no console output yet at this event)"
+	wait_re "Registers +at event 0$" "registers at event 0"
+	r0=$(rip_line)
+	keys c
+	wait_for "event $last/$last" "c goes to the crash"
+	wait_for "KERNEL PANIC: page fault" "console shows the panic"
+	wait_for "RIP $RIP <$sym>" "register pane shows the crash RIP with its symbol"
+	wait_re "Registers +at event $last$" "registers are the crash's"
+	[ "$r0" != "$(rip_line)" ] || fail "RIP at event 0 ($r0) equals RIP at the crash"
+	# Back to an earlier point (snapshots when the trace has them, else an event before the panic).
+	# The last console record before the panic text starts, with the whole "crash:" line printed
+	# (console records are cut wherever the recorder flushed).
+	early=
+	for e in $("$RRVM" trace dump --kind console "$tmp/crash" | awk 'NR > 1 { print $1 }' | uniq); do
+		c=$("$RRVM" trace console --to "$e" "$tmp/crash")
+		grep -q "KERNEL PANIC" <<<"$c" && break
+		grep -q "crash: dereferencing a NULL pointer in ring 0" <<<"$c" && early=$e
+	done
+	[ -n "$early" ] || fail "no event with the crash line printed and the panic not yet"
+	keys g
+	wait_for "go to event"
+	keys "$early" Enter
+	wait_for "event $early/$last"
+	wait_gone "KERNEL PANIC" "console at event $early is before the panic"
+	wait_for "crash: dereferencing a NULL pointer" "console up to event $early"
+	wait_re "Registers +at event $early$" "registers replayed to event $early"
+	r1=$(rip_line)
+	[ -n "$r1" ] && [ "$r1" != "RIP $RIP <$sym>" ] || fail "registers did not change going back: '$r1'"
+	# Search the console: the match is past the cursor, so the cursor moves to where it was printed.
+	keys / ; wait_for "/"
+	keys "RRVM-TEST" Enter
+	wait_for '"RRVM-TEST": line' "search reports the match"
+	want_ev=
+	for e in $("$RRVM" trace dump --kind console "$tmp/crash" | awk 'NR > 1 { print $1 }' | uniq); do
+		"$RRVM" trace console --to "$e" "$tmp/crash" | grep -q "RRVM-TEST" && { want_ev=$e; break; }
+	done
+	[ -n "$want_ev" ] || fail "no RRVM-TEST line in the console"
+	wait_for "printed at event $want_ev (cursor moved there)"
+	wait_for "event $want_ev/$last"
+	wait_for "RRVM-TEST crash: panic"
+	# Help lists the keys.
+	keys '?'
+	wait_for "rrvm tui keys"
+	for k in "previous / next snapshot" "go to an event" "search the console"; do
+		wait_for "$k" "help lists it"
+	done
+	keys NPage   # the rest of the list scrolls into view
+	for k in "take a snapshot here" "export the console" "open gdb here" "quit"; do
+		wait_for "$k" "help lists it"
+	done
+	keys Escape
+	wait_gone "rrvm tui keys"
+	# Layouts: 80x24 (two panes stacked), 200x60 (four).
+	tm resize-window -t tui -x 80 -y 24
+	wait_for "event $want_ev/$last"
+	sleep 0.5
+	layout_ok 80 24 "1 Console" "2 Registers"
+	tm resize-window -t tui -x 200 -y 60
+	wait_for "5 Disassembly"
+	sleep 0.5
+	layout_ok 200 60 "1 Console" "2 Registers" "3 Events" "5 Disassembly" "=>"
+	screen > "$tmp/200x60.txt"
+	# q exits 0 and gives the terminal back: the shell's screen, cooked mode with echo.
+	keys q
+	wait_for "TUI-DONE" "rrvm tui exits"
+	s=$(screen)
+	grep -q "TUI-EXIT=0" <<<"$s" || { echo "$s"; fail "rrvm tui did not exit 0"; }
+	grep -q "BEFORE-TUI" <<<"$s" || { echo "$s"; fail "the terminal's screen was not restored"; }
+	grep -qE '(^| )icanon( |$)' <<<"$s" && grep -qE '(^| )echo( |$)' <<<"$s" ||
+		{ echo "$s"; fail "the terminal was left raw (no icanon/echo)"; }
+	[ "$(tm display -p -t tui '#{alternate_on}')" = 0 ] || fail "still on the alternate screen"
+	echo "PASS: browse: crash at $last with RIP $RIP <$sym>, back to $early, search, help, 80x24 and 200x60, q restores"
+	;;
+damaged)
+	# A header with a flipped byte cannot be opened: an error screen, exit 1.
+	cp -r "$tmp/crash" "$tmp/badhdr"
+	printf '\xff' | dd of="$tmp/badhdr/header" bs=1 seek=40 conv=notrunc status=none
+	start 100 30 "$tmp/badhdr"
+	wait_for "cannot open this trace" "error screen"
+	wait_for "header" "the error names the file"
+	keys x
+	wait_for "TUI-DONE"
+	screen | grep -q "TUI-EXIT=1" || { screen; fail "a corrupt header did not exit 1"; }
+	screen | grep -q "rrvm tui: .*header" || { screen; fail "no error on stderr after the screen"; }
+	# An events file cut in the middle of its chunk: the readable prefix, DAMAGED, exit 1 after q.
+	cp -r "$tmp/crash" "$tmp/cut"
+	size=$(stat -c %s "$tmp/cut/events")
+	truncate -s $((size / 2)) "$tmp/cut/events"
+	rm -f "$tmp/cut/index"
+	start 100 30 "$tmp/cut"
+	wait_for "DAMAGED" "status line says the trace is damaged"
+	keys q
+	wait_for "TUI-DONE"
+	screen | grep -q "TUI-EXIT=1" || { screen; fail "a truncated trace did not exit 1"; }
+	# Not a trace at all.
+	mkdir "$tmp/empty"
+	start 100 30 "$tmp/empty"
+	wait_for "cannot open this trace"
+	keys x
+	wait_for "TUI-DONE"
+	screen | grep -q "TUI-EXIT=1" || { screen; fail "an empty directory did not exit 1"; }
+	echo "PASS: damaged: corrupt header, truncated events and an empty directory exit 1 with the error shown"
+	;;
+*) fail "unknown mode $mode" ;;
+esac

@@ -1,0 +1,310 @@
+/* virtio.c — the `virtio` scenario: a small virtio-pci driver for blk, rng and console (INTx on the 8259). */
+#include "kernel.h"
+
+#define VQ_SIZE 16
+
+static inline u32 inl(u16 port)
+{
+	u32 v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
+
+static u32 pci_read(int slot, int reg)
+{
+	outl(0xcf8, 0x80000000u | (u32)slot << 11 | (u32)(reg & 0xfc));
+	return inl(0xcfc);
+}
+
+static u8 r8(volatile u8 *b, u32 off) { return *(volatile u8 *)(b + off); }
+static u16 r16(volatile u8 *b, u32 off) { return *(volatile u16 *)(b + off); }
+static u32 r32(volatile u8 *b, u32 off) { return *(volatile u32 *)(b + off); }
+static void w8(volatile u8 *b, u32 off, u8 v) { *(volatile u8 *)(b + off) = v; }
+static void w16(volatile u8 *b, u32 off, u16 v) { *(volatile u16 *)(b + off) = v; }
+static void w32(volatile u8 *b, u32 off, u32 v) { *(volatile u32 *)(b + off) = v; }
+
+struct desc { u64 addr; u32 len; u16 flags, next; };
+struct vq {
+	u16 size, index, avail_idx, last_used;
+	volatile struct desc *desc;
+	volatile u16 *avail;      /* flags, idx, ring[] */
+	volatile u32 *used;       /* flags|idx, then {id, len} pairs */
+	volatile u8 *notify;
+};
+
+struct vdev {
+	const char *name;
+	int slot, irq, type;
+	volatile u8 *common, *isr, *devcfg, *notify;
+	u32 notify_mult;
+	struct vq q[2];
+	volatile u64 irqs;
+};
+
+static struct vdev devs[3];
+static int ndevs;
+static u8 ring_mem[6][4096] __attribute__((aligned(4096)));
+static int rings_used;
+
+static void on_irq(int irq)
+{
+	for (int i = 0; i < ndevs; i++)
+		if (devs[i].irq == irq && (r8(devs[i].isr, 0) & 1))
+			devs[i].irqs++;
+}
+
+static void unmask(int irq)
+{
+	if (irq >= 8) {
+		outb(0xa1, inb(0xa1) & (u8) ~(1u << (irq - 8)));
+		irq = 2;
+	}
+	outb(0x21, inb(0x21) & (u8) ~(1u << irq));
+}
+
+static int find_caps(struct vdev *d)
+{
+	u32 bar = pci_read(d->slot, 0x10) & ~0xfu;
+	map_mmio(bar);
+	volatile u8 *base = (volatile u8 *)(u64)bar;
+	for (u32 p = pci_read(d->slot, 0x34) & 0xff; p; p = (pci_read(d->slot, (int)p) >> 8) & 0xff) {
+		u32 h = pci_read(d->slot, (int)p);
+		if ((h & 0xff) != 0x09)
+			continue;
+		u32 type = (h >> 24) & 0xff, off = pci_read(d->slot, (int)p + 8);
+		if ((pci_read(d->slot, (int)p + 4) & 0xff) != 0)
+			continue;     /* only BAR 0 */
+		if (type == 1) d->common = base + off;
+		if (type == 2) { d->notify = base + off; d->notify_mult = pci_read(d->slot, (int)p + 16); }
+		if (type == 3) d->isr = base + off;
+		if (type == 4) d->devcfg = base + off;
+	}
+	return d->common && d->notify && d->isr;
+}
+
+static int setup_queue(struct vdev *d, int qi)
+{
+	struct vq *q = &d->q[qi];
+	w16(d->common, 0x16, (u16)qi);
+	u16 max = r16(d->common, 0x18);
+	if (!max || rings_used == 6)
+		return 0;
+	q->size = max < VQ_SIZE ? max : VQ_SIZE;
+	q->index = (u16)qi;
+	u8 *mem = ring_mem[rings_used++];
+	q->desc = (volatile struct desc *)mem;
+	q->avail = (volatile u16 *)(mem + 16 * VQ_SIZE);
+	q->used = (volatile u32 *)(mem + 2048);
+	w16(d->common, 0x18, q->size);
+	w32(d->common, 0x20, (u32)(u64)q->desc);
+	w32(d->common, 0x24, 0);
+	w32(d->common, 0x28, (u32)(u64)q->avail);
+	w32(d->common, 0x2c, 0);
+	w32(d->common, 0x30, (u32)(u64)q->used);
+	w32(d->common, 0x34, 0);
+	q->notify = d->notify + r16(d->common, 0x1e) * d->notify_mult;
+	w16(d->common, 0x1c, 1);
+	return 1;
+}
+
+static int dev_init(struct vdev *d, u32 feature_lo, int nq)
+{
+	if (!find_caps(d))
+		return 0;
+	w8(d->common, 0x14, 0);                 /* reset */
+	w8(d->common, 0x14, 1 | 2);             /* ACKNOWLEDGE | DRIVER */
+	w32(d->common, 0x00, 1);
+	if (!(r32(d->common, 0x04) & 1))        /* VIRTIO_F_VERSION_1 */
+		return 0;
+	w32(d->common, 0x08, 0);
+	w32(d->common, 0x0c, feature_lo);
+	w32(d->common, 0x08, 1);
+	w32(d->common, 0x0c, 1);
+	w8(d->common, 0x14, 1 | 2 | 8);
+	if (!(r8(d->common, 0x14) & 8))
+		return 0;
+	for (int i = 0; i < nq; i++)
+		if (!setup_queue(d, i))
+			return 0;
+	w8(d->common, 0x14, 1 | 2 | 8 | 4);     /* DRIVER_OK */
+	unmask(d->irq);
+	return 1;
+}
+
+struct buf { u64 addr; u32 len; int write; };
+
+/* Submits one chain, notifies, and sleeps until the device's interrupt. */
+static u32 submit(struct vdev *d, int qi, const struct buf *b, int n)
+{
+	struct vq *q = &d->q[qi];
+	for (int i = 0; i < n; i++) {
+		q->desc[i].addr = b[i].addr;
+		q->desc[i].len = b[i].len;
+		q->desc[i].flags = (u16)((b[i].write ? 2 : 0) | (i + 1 < n ? 1 : 0));
+		q->desc[i].next = (u16)(i + 1);
+	}
+	q->avail[2 + q->avail_idx % q->size] = 0;
+	barrier();
+	q->avail[1] = ++q->avail_idx;
+	barrier();
+	u64 before = d->irqs;
+	*(volatile u16 *)q->notify = q->index;
+	while (d->irqs == before)
+		sti_hlt();
+	u16 used_idx = ((volatile u16 *)q->used)[1];
+	if (used_idx != (u16)(q->last_used + 1)) {
+		kprintf("virtio: %s: used index %u, expected %u\n", d->name, used_idx, q->last_used + 1);
+		kprintf("RRVM-TEST virtio: FAIL\n");
+		poweroff(EXIT_CHECK);
+	}
+	u32 len = q->used[2 + 2 * (q->last_used % q->size)];
+	q->last_used++;
+	return len;
+}
+
+static struct vdev *find(int type)
+{
+	for (int i = 0; i < ndevs; i++)
+		if (devs[i].type == type)
+			return &devs[i];
+	return NULL;
+}
+
+static void fail(const char *what)
+{
+	kprintf("virtio: %s\n", what);
+	kprintf("RRVM-TEST virtio: FAIL\n");
+	poweroff(EXIT_CHECK);
+}
+
+static u8 sector[512] __attribute__((aligned(512)));
+static u8 big[65536] __attribute__((aligned(4096)));
+
+static int blk_io(struct vdev *d, int write, u64 lba, void *data, u32 len)
+{
+	static struct { u32 type, reserved; u64 sector; } hdr;
+	static u8 status;
+	hdr.type = write ? 1 : 0;
+	hdr.sector = lba;
+	status = 0xff;
+	struct buf b[3] = {
+		{ (u64)&hdr, 16, 0 }, { (u64)data, len, !write }, { (u64)&status, 1, 1 },
+	};
+	submit(d, 0, b, 3);
+	return status;
+}
+
+static void hex(const u8 *p, int n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+void scenario_virtio(void)
+{
+	opt_check("mib conkib con");
+	u64 mib = opt_get("mib", 0), conkib = opt_get("conkib", 0);
+	const char *con = opt_str("con", "virtio");
+	static const char *const names[] = { [2] = "blk", [3] = "console", [4] = "rng" };
+	g_irq_hook = on_irq;
+	for (int slot = 0; slot < 32 && ndevs < 3; slot++) {
+		u32 id = pci_read(slot, 0);
+		if ((id & 0xffff) != 0x1af4 || (id >> 16) < 0x1042 || (id >> 16) > 0x1044)
+			continue;
+		struct vdev *d = &devs[ndevs++];
+		d->slot = slot;
+		d->type = (int)(id >> 16) - 0x1040;
+		d->name = names[d->type];
+		d->irq = (int)(pci_read(slot, 0x3c) & 0xff);
+		kprintf("virtio: found %s at 00:%02x.0 irq %d\n", d->name, slot, d->irq);
+		int nq = d->type == 3 ? 2 : 1;
+		if (!dev_init(d, d->type == 2 ? 1u << 9 : 0, nq))
+			fail("device initialisation failed");
+	}
+	if (!ndevs)
+		fail("no virtio devices on PCI bus 0");
+
+	char hx[80];
+	u8 rnd[32];
+	struct vdev *rng = find(4), *blk = find(2), *cons = find(3);
+	if (rng) {
+		struct buf b = { (u64)rnd, sizeof(rnd), 1 };
+		u32 n = submit(rng, 0, &b, 1);
+		hex(rnd, 32, hx);
+		kprintf("virtio: rng %u bytes %s\n", n, hx);
+	}
+	if (blk) {
+		u64 cap = r32(blk->devcfg, 0) | (u64)r32(blk->devcfg, 4) << 32;
+		kprintf("virtio: blk capacity %llu sectors\n", cap);
+		if (blk_io(blk, 0, 0, sector, 512))
+			fail("blk: read of sector 0 failed");
+		char sig[17];
+		for (int i = 0; i < 16; i++)
+			sig[i] = sector[i] >= 32 && sector[i] < 127 ? (char)sector[i] : '.';
+		sig[16] = 0;
+		kprintf("virtio: blk sector 0: %s\n", sig);
+		/* Sector 1: a line carrying this run's entropy (or a fixed one). */
+		memset(sector, 0, 512);
+		memcpy(sector, "RRVM-WRITE ", 11);
+		hex(rnd, 8, (char *)sector + 11);
+		sector[27] = '\n';
+		if (blk_io(blk, 1, 1, sector, 512))
+			fail("blk: write of sector 1 failed");
+		memset(sector, 0, 512);
+		if (blk_io(blk, 0, 1, sector, 512))
+			fail("blk: read of sector 1 failed");
+		hex(rnd, 8, hx);
+		if (memcmp(sector, "RRVM-WRITE ", 11) || memcmp(sector + 11, hx, 16))
+			fail("blk: sector 1 did not read back what was written");
+		sector[27] = 0;
+		kprintf("virtio: blk wrote and read back sector 1: %s\n", (char *)sector);
+		static struct { u32 type, reserved; u64 sector; } fl = { 4, 0, 0 };
+		static u8 st = 0xff;
+		struct buf b[2] = { { (u64)&fl, 16, 0 }, { (u64)&st, 1, 1 } };
+		submit(blk, 0, b, 2);
+		kprintf("virtio: blk flush status %u\n", st);
+		if (mib) {
+			if (2048 + mib * 2048 > cap)
+				fail("blk: mib= does not fit on the disk after its first MiB");
+			for (u64 i = 0; i < mib * 16; i++)
+				if (blk_io(blk, 1, 2048 + i * 128, big, sizeof(big)))
+					fail("blk: bench write failed");
+			for (u64 i = 0; i < mib * 16; i++)
+				if (blk_io(blk, 0, 2048 + i * 128, big, sizeof(big)))
+					fail("blk: bench read failed");
+			kprintf("virtio: blk bench wrote and read %llu MiB in 64 KiB requests\n", mib);
+		}
+	}
+	if (cons) {
+		static const char msg[] = "virtio-console: hello from the test kernel over hvc\n";
+		struct buf b = { (u64)msg, sizeof(msg) - 1, 0 };
+		submit(cons, 1, &b, 1);
+		kprintf("virtio: console sent %u bytes\n", (u32)sizeof(msg) - 1);
+	}
+	if (conkib) {
+		/* 1 KiB of text: 16 lines of 64 bytes. */
+		for (int i = 0; i < 1024; i++)
+			big[i] = (i % 64) == 63 ? '\n' : (u8)('a' + (i / 64));
+		for (u64 k = 0; k < conkib; k++) {
+			if (streq(con, "uart")) {
+				serial_write((const char *)big, 1024);
+			} else if (cons) {
+				struct buf b = { (u64)big, 1024, 0 };
+				submit(cons, 1, &b, 1);
+			} else {
+				fail("con=virtio needs the virtio console");
+			}
+		}
+		kprintf("virtio: console bench sent %llu KiB through %s\n", conkib, con);
+	}
+	kprintf("virtio: interrupts");
+	for (int i = 0; i < ndevs; i++)
+		kprintf(" %s=%llu", devs[i].name, devs[i].irqs);
+	kprintf("\n");
+	kprintf("RRVM-TEST virtio: ok\n");
+}
