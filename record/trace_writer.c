@@ -138,6 +138,7 @@ static int reserve_for(struct trace_writer *w, size_t need)
 		if (end <= w->reserved_end)
 			return 0;
 		uint64_t want[2] = { end + w->chunk_bytes, end };
+		int nospace = 0;
 		for (int i = 0; i < 2; i++) {
 			if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->reserved_end,
 				      (off_t)(want[i] - w->reserved_end)) == 0) {
@@ -148,14 +149,15 @@ static int reserve_for(struct trace_writer *w, size_t need)
 				w->reserve = 0;   /* this filesystem cannot: writes may fail as before */
 				return 0;
 			}
-			if (errno != ENOSPC && errno != EDQUOT)
+			if (errno != ENOSPC && errno != EDQUOT && errno != EFBIG)
 				return fail(w, -errno, "events: cannot allocate disk space at offset %llu: %s",
 					    (unsigned long long)w->reserved_end, strerror(errno));
+			nospace = errno;
 		}
 		if (sealed || !w->raw_len)
-			return fail(w, -ENOSPC, "events: the disk is full (no room for %zu more bytes after offset "
-				    "%llu); the trace holds every event up to %llu", need,
-				    (unsigned long long)w->file_off, (unsigned long long)w->st.exits);
+			return fail(w, -nospace, "events: out of space (%s) after offset %llu; the trace holds every "
+				    "event up to %llu", strerror(nospace), (unsigned long long)w->file_off,
+				    (unsigned long long)w->st.exits);
 		int rc = seal(w);
 		if (rc)
 			return rc;

@@ -19,7 +19,7 @@ run_guest "$tmp/rec.out" "$tmp/rec.err" record -o "$tmp/small/t" --kernel "$TEST
 st=$?
 cat "$tmp/rec.err"
 [ "$st" = 1 ] || fail "recording onto a full disk exited $st, expected 1 (monitor error)"
-grep -q "recording stopped: events: the disk is full" "$tmp/rec.err" || fail "no clear 'disk is full' message"
+grep -q "recording stopped: events: out of space (No space left on device)" "$tmp/rec.err" || fail "no clear 'out of space' message"
 n=$(sed -n 's/.*the trace holds every event up to \([0-9]*\).*/\1/p' "$tmp/rec.err" | head -1)
 [ -n "$n" ] && [ "$n" -gt 0 ] || fail "the recorder did not say up to which event the trace holds"
 
