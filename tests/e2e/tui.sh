@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tui.sh — drives `rrvm tui` in a detached tmux (send-keys, capture-pane) on a recorded test-kernel crash.
 # usage: tui.sh browse | damaged
-#   browse   open, go to the crash (panic text, RIP with symbol), go back (registers and console change),
+#   browse   open, go to the crash (panic text, RIP with symbol), [ back to a snapshot and g to an event
+#            (registers as a straight replay has them, changes highlighted, console before the panic),
+#            event filter, memory, disassembly,
 #            search, help, resize 80x24 and 200x60, q restores the terminal (status 0)
 #   damaged  a corrupt header and a truncated events file: error shown, non-zero exit, no crash
 source "$(dirname "$0")/lib.sh"
@@ -147,6 +149,9 @@ browse)
 	wait_for "RIP $want" "RIP at snapshot event $target equals a straight replay's"
 	r1=$(rip_line)
 	[ "$r1" != "RIP $RIP <$sym>" ] || fail "registers did not change going back: '$r1'"
+	# Changed registers are highlighted (an SGR attribute right before the value that changed).
+	tm capture-pane -p -e -t tui | grep -E 'RIP.*'$'\e''\[[0-9;]*m[0-9a-f]{16}' >/dev/null ||
+		fail "RIP, changed since the crash, is not highlighted"
 	# An event between snapshots (g): registers again as a straight replay has them.
 	early=
 	for e in $("$RRVM" trace dump --kind console "$tmp/crash" | awk 'NR > 1 { print $1 }' | uniq); do
@@ -175,6 +180,23 @@ browse)
 	wait_for "printed at event $want_ev (cursor moved there)"
 	wait_for "event $want_ev/$last"
 	wait_re "^RRVM-TEST" "the console shows the match"
+	# Event pane with a filter: only the debug-exit port's exit.
+	keys Tab 3
+	wait_for "3 Events"
+	keys f; wait_for "event filter"
+	keys C-u "port=0xf4" Enter
+	wait_for "filter: port=0xf4"
+	wait_re "exit +IO +out +port=0xf4" "the filtered exit"
+	screen | grep -q "port=0x3f8" && fail "the port filter let port 0x3f8 through"
+	# Memory at RSP (guest-virtual) and the disassembly around RIP.
+	keys 4
+	wait_re "4 Memory +rsp = 0x[0-9a-f]+ +virtual"
+	rsp=$(screen | sed -nE 's/.*4 Memory +rsp = 0x([0-9a-f]+).*/\1/p')
+	wait_re "^$(printf '%016x' $((16#$rsp & ~15)))(  ?[0-9a-f]{2}){8}" "a hex row at RSP"
+	keys 5
+	wait_re "^=>[0-9a-f]{16} " "the disassembly marks RIP"
+	keys 2
+	wait_for "2 Registers"
 	# Help lists the keys.
 	keys '?'
 	wait_for "rrvm tui keys"
@@ -195,7 +217,7 @@ browse)
 	tm resize-window -t tui -x 200 -y 60
 	wait_for "5 Disassembly"
 	sleep 0.5
-	layout_ok 200 60 "1 Console" "2 Registers" "3 Events" "5 Disassembly" "=>"
+	layout_ok 200 60 "1 Console" "2 Registers" "4 Memory" "5 Disassembly" "=>"
 	screen > "$tmp/200x60.txt"
 	# q exits 0 and gives the terminal back: the shell's screen, cooked mode with echo.
 	keys q
