@@ -11,15 +11,23 @@ mode=${1:-browse}
 command -v tmux >/dev/null || skip "tmux is not installed (tools/install-deps.sh installs it)"
 WAIT=${TUI_WAIT:-90}   # seconds to wait for any screen state (a loaded machine is slow)
 tmp=$(mktemp -d)
-sock="rrvm-tui-test-$$"
+# A fresh tmux server (socket) per start: a new session on a server that is still shutting down
+# fails with "server exited unexpectedly".
+n_start=0 sock=
 tm() { tmux -L "$sock" "$@"; }
-trap 'tm kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+cleanup() {
+	for i in $(seq "$n_start"); do tmux -L "rrvm-tui-test-$$-$i" kill-server 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 # start W H ARGS...: runs rrvm tui ARGS in a fresh tmux window of W x H; the shell around it
 # prints a marker before, the exit status and the terminal modes after.
 start() {
 	local w=$1 h=$2; shift 2
-	tm kill-server 2>/dev/null
+	[ -n "$sock" ] && tm kill-server 2>/dev/null
+	n_start=$((n_start + 1))
+	sock="rrvm-tui-test-$$-$n_start"
 	local cmd
 	cmd="echo BEFORE-TUI; $(printf '%q ' "$RRVM" tui "$@"); echo TUI-EXIT=\$?; stty -a | tr '\n' ' '; echo; echo TUI-DONE; sleep 3600"
 	tm new-session -d -x "$w" -y "$h" -s tui "bash -c $(printf '%q' "$cmd")" || fail "tmux new-session failed"
@@ -122,6 +130,14 @@ browse)
 	wait_for "event $last/$last" "c goes to the crash"
 	wait_for "KERNEL PANIC: page fault" "console shows the panic"
 	wait_for "RIP $RIP <$sym>" "register pane shows the crash RIP with its symbol"
+	# The guest's panic report names the faulting RIP; the console pane adds its symbol (nm's).
+	frip=$(sed -nE 's/^ *RIP 0x([0-9a-f]+) .*/\1/p' "$tmp/rec.out" | head -1)
+	[ -n "$frip" ] || fail "the guest printed no faulting RIP"
+	read -r fa fname < <(nm -n "$TESTKERNEL" | awk -v a="$(printf '%016x' $((16#$frip)))" \
+		'$2 ~ /^[tTwW]$/ && $1 <= a { n = $3; v = $1 } END { print v, n }')
+	foff=$((16#$frip - 16#${fa:-0}))
+	fsym=$fname; [ "$foff" -gt 0 ] && fsym=$(printf '%s+0x%x' "$fname" "$foff")
+	wait_for "RIP 0x$frip <$fsym>" "console shows the faulting RIP with its symbol"
 	wait_re "Registers +at event $last$" "registers are the crash's"
 	[ "$r0" != "$(rip_line)" ] || fail "RIP at event 0 ($r0) equals RIP at the crash"
 	# Back to the last snapshot before the panic text: [ steps from snapshot to snapshot; the registers
@@ -228,7 +244,7 @@ browse)
 	grep -qE '(^| )icanon( |$)' <<<"$s" && grep -qE '(^| )echo( |$)' <<<"$s" ||
 		{ echo "$s"; fail "the terminal was left raw (no icanon/echo)"; }
 	[ "$(tm display -p -t tui '#{alternate_on}')" = 0 ] || fail "still on the alternate screen"
-	echo "PASS: browse: crash at $last with RIP $RIP <$sym>, [ to snapshot at $target, g $early, search, help, 80x24 and 200x60, q restores"
+	echo "PASS: browse: crash at $last (fault at 0x$frip <$fsym>) with RIP $RIP <$sym>, [ to snapshot at $target, g $early, search, help, 80x24 and 200x60, q restores"
 	;;
 damaged)
 	# A header with a flipped byte cannot be opened: an error screen, exit 1.
