@@ -129,8 +129,57 @@ static void uffd_probe(struct replay_session *s, uint64_t e1, uint64_t e2, uint6
 	close(uffd), close(pm);
 }
 
+/* Seek latency inside one session (what gdb and the TUI pay): to events at
+ * 25/50/75/95% of the trace, each time from the far end, with the trace's
+ * recorded snapshots, and with none (replay from boot). */
+static int seek_bench(const char *dir)
+{
+	struct rrvm_err err = { "" };
+	struct session_opts o = { .quiet = true, .console_fd = -1 };
+	struct replay_session *s;
+	double t0 = now_us();
+	if (session__open(&s, dir, &o, &err))
+		return fail("open", &err);
+	double open_us = now_us() - t0;
+	struct session_snap_stats ss;
+	session__snapshot_stats(s, &ss);
+	uint64_t last = session__last_event(s);
+	printf("| target event | seek with %u recorded snapshots, ms | seek from boot (no snapshots), ms | ratio |\n"
+	       "|---|---|---|---|\n", ss.recorded);
+	for (int f = 25; f <= 95; f += f == 75 ? 20 : 25) {
+		uint64_t e = last * (uint64_t)f / 100 + 37;
+		double a[5], b[5];
+		for (int r = 0; r < 5; r++) {
+			session__seek(s, r % 2 ? 0 : last, &err);
+			t0 = now_us();
+			if (session__seek(s, e, &err) || session__event(s) != e)
+				return fail("seek", &err);
+			a[r] = (now_us() - t0) / 1000;
+			/* From boot: a fresh VM replaying 0 -> e (what a seek costs without snapshots). */
+			struct replay_session *z;
+			struct session_opts oz = o;
+			if (session__open(&z, dir, &oz, &err))
+				return fail("open", &err);
+			z->want_store = false;
+			session__snap_drop(z);
+			t0 = now_us();
+			if (session__run_to(z, e, &err) || session__event(z) != e)
+				return fail("run_to", &err);
+			b[r] = (now_us() - t0) / 1000;
+			session__close(z);
+		}
+		double ma = median(a, 5), mb = median(b, 5);
+		printf("| %" PRIu64 " | %.1f | %.1f | %.3f |\n", e, ma, mb, ma / mb);
+	}
+	printf("\n(opening the session, which loads the recorded snapshots: %.1f ms)\n", open_us / 1000);
+	session__close(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "--seek"))
+		return seek_bench(argv[2]);
 	if (argc != 3) {
 		fprintf(stderr, "usage: snap_bench TRACE_DIR MIB\n"
 				"  TRACE_DIR: `memstress mb=MIB passes=1 hz=0` recorded in a 1 GiB guest, no snapshots\n");
@@ -223,8 +272,7 @@ int main(int argc, char **argv)
 	printf("| restore forwards over them | %.0f | %.0f | %.2f |\n", rf, floor, floor > 0 ? rf / floor : 0);
 	printf("| take, <= 2 dirty pages (%d events) | %.0f | - | - |\n", n_small, median(small, n_small));
 	printf("| restore, nothing to rewrite | %.0f | - | - |\n", median(r0, REPS));
-	printf("| first (full) snapshot, %u nonzero pages of 1 GiB | %.0f | %.0f | %.2f |\n", full_pages, full_us,
-	       memcpy_floor_us(full_pages), full_us / (memcpy_floor_us(full_pages) + 1e-9));
+	printf("| first (full) snapshot: pagemap scan of 1 GiB, %u nonzero pages | %.0f | - | - |\n", full_pages, full_us);
 	printf("| replay %" PRIu64 " -> %" PRIu64 " (the pass itself) | %.0f | - | - |\n", e1, e2, median(seek_us, REPS));
 	/* Dirty tracking, the same interval: KVM's log (used) and uffd-WP. */
 	printf("\n| dirty tracking | result | cost | interval |\n|---|---|---|---|\n");
