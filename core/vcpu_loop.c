@@ -423,6 +423,9 @@ int vm__run(struct vm *vm)
 			}
 			vm->run->exit_reason = KVM_EXIT_INTR;
 		}
+		vm->exit_regs_valid = false;
+		if ((vm->rec || vm->rep) && r == 0)
+			vcpu__capture_exit_regs(vm);
 		if (shadow_step) {
 			shadow_step = false;
 			set_step(vm, false);

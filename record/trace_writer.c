@@ -54,6 +54,7 @@ static void chunk_reset(struct trace_writer *w)
 	w->cur.base_event = w->st.exits;
 	w->cur.base_time_ns = w->st.time_ns;
 	w->st.have_addr = 0;
+	memset(w->st.regs, 0, sizeof(w->st.regs));
 }
 
 /* Compresses the open chunk and writes header + body with one write(). On

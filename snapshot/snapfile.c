@@ -501,7 +501,7 @@ int snapfile__read_path(const char *path, const uint8_t *uuid, uint64_t ram_byte
 			in.reason = ds__g32(&d), in.guest_ns = ds__g64(&d), in.created_ns = ds__g64(&d);
 			in.ram_bytes = ds__g64(&d);
 			ds__gbytes(&d, in.uuid, 16);
-			if (!ds__done(&d) || in.recs > 3 || (in.event == 0 && in.recs)) {
+			if (!ds__done(&d) || in.recs > 4 || (in.event == 0 && in.recs)) {
 				rc = err__set(err, -EBADMSG, "%s: INFO section malformed", path);
 				goto fail;
 			}

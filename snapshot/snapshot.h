@@ -54,8 +54,8 @@ struct snap_dev {
 };
 
 /* Where in the trace a snapshot stands: `event` exits replayed/recorded and
- * `recs` records of that event consumed (its TR_EXIT, TR_IN_VALUE and
- * TR_RDTSC; 0 at event 0). Replay repositions its reader with these. */
+ * `recs` records of that event consumed (its TR_EXIT, TR_REGS, TR_IN_VALUE
+ * and TR_RDTSC: at most 4; 0 at event 0). Replay repositions its reader with these. */
 struct snap_pos {
 	uint64_t event;
 	uint32_t recs;
