@@ -27,6 +27,7 @@ static const char tui_help[] =
 	"options:\n"
 	"  --symbols FILE   symbols from an ELF (vmlinux) or a System.map; default: the trace's\n"
 	"                   kernel when it is an ELF, else TRACE_DIR/System.map or TRACE_DIR/vmlinux\n"
+	"  --at EVENT       start with the cursor at EVENT (N or N%; default: the end)\n"
 	"  --no-replay      browse the trace only (no registers, memory or disassembly)\n"
 	"  --no-color       plain attributes even where the terminal has colors (also NO_COLOR=1)\n"
 	"  -h, --help       this help\n"
@@ -178,6 +179,7 @@ void ui__set_cursor(struct tui *t, uint64_t ev)
 		t->ev_sel = 0;
 		t->mem_scroll = 0;
 		t->dis_scroll = 0;
+		t->snap_moved = false;
 	}
 	tui__cursor_moved(t);
 }
@@ -504,6 +506,7 @@ static void key(struct tui *t, int ch)
 		break;
 	}
 	case 'G': tui__gdb(t); break;
+	case 'r': tui__cursor_moved(t); t->moved_at = 0; break;
 	case '\t': t->focus = (t->focus + 1) % (t->zoom ? 4 : l.n); break;
 	case KEY_BTAB: t->focus = (t->focus + (t->zoom ? 4 : l.n) - 1) % (t->zoom ? 4 : l.n); break;
 	case '1': case '2': case '3': case '4': case '5': case '6':
@@ -581,19 +584,21 @@ int cmd_tui(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "symbols", required_argument, NULL, 'S' },
 		{ "no-replay", no_argument, NULL, 'R' },
+		{ "at", required_argument, NULL, 'A' },
 		{ "no-color", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *symfile = NULL;
+	const char *symfile = NULL, *at = NULL;
 	bool replay = true, colors = !getenv("NO_COLOR");
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S': symfile = optarg; break;
 		case 'R': replay = false; break;
+		case 'A': at = optarg; break;
 		case 'C': colors = false; break;
 		case 'h': fputs(tui_help, stdout); return 0;
 		default:
@@ -641,6 +646,22 @@ int cmd_tui(int argc, char **argv)
 		ui__status(t, true, "%s", m.end_msg);
 	tui__state_open(t, replay);
 	t->cursor = m.n_events;   /* where the story ends; Home for the start */
+	if (at) {
+		char keep[600];
+		snprintf(keep, sizeof(keep), "%s", t->status);
+		bool kerr = t->status_err;
+		t->status[0] = 0;
+		do_goto(t, at);
+		if (t->status[0] && t->status_err) {
+			fprintf(stderr, "rrvm tui: --at: %s\n", t->status);
+			tui__state_close(t);
+			syms__free(&t->syms);
+			free(t);
+			model__close(&m);
+			return RRVM_EXIT_USAGE;
+		}
+		ui__status(t, kerr, "%s", keep);
+	}
 
 	if (!initscr()) {
 		fprintf(stderr, "rrvm tui: cannot initialise the terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");

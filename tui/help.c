@@ -38,6 +38,7 @@ const struct help_entry help_keys[] = {
 	{ "e", "export the console up to the cursor to a file" },
 	{ "G", "open gdb here (back when gdb exits)" },
 	{ "Esc", "cancel a seek, a prompt or this help" },
+	{ "r", "replay to the cursor again (after Esc)" },
 	{ "Ctrl-L", "redraw the screen" },
 	{ "? F1", "this help" },
 	{ "q F10", "quit" },

@@ -54,7 +54,7 @@ void console__draw(struct tui *t, const struct rect *r, bool focus)
 	struct cell cells[LINE_SHOW_MAX];
 	size_t end = model__con_end(m, t->cursor);
 	size_t nlines = end ? model__line_of(m, end - 1) : 0;
-	char right[200];
+	char right[400];
 	int h = r->h - 1, w = r->w;
 	if (t->con_scroll > (long)nlines - 1)
 		t->con_scroll = nlines ? (long)nlines - 1 : 0;

@@ -52,7 +52,7 @@ struct tui {
 
 	/* Console pane. */
 	long con_scroll;             /* lines scrolled back from the cursor's last line */
-	char search[128];
+	char search[256];
 	bool has_match;
 	size_t match_off, match_len;
 	bool con_center;             /* next draw scrolls the match line to the middle */
@@ -63,6 +63,7 @@ struct tui {
 
 	/* Snapshot pane. */
 	size_t snap_sel;
+	bool snap_moved;             /* the selection was moved by hand (else it follows the cursor) */
 
 	/* Memory pane. */
 	uint64_t mem_addr;

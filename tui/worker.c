@@ -14,6 +14,7 @@
 #include "core/vm.h"
 #include "core/x86.h"
 #include "replay/session.h"
+#include "snapshot/snapshot.h"
 #include "tui/worker.h"
 
 struct tui_worker {
@@ -59,6 +60,12 @@ static void capture(struct tui_worker *w, struct tui_cpu *c)
 		return;
 	c->event = session__event(w->s);
 	c->stop = vm->stop;
+	/* A stop reached by running has an IN or MMIO read half done (RIP on the
+	 * instruction, the value not in the register yet); one restored from a
+	 * snapshot has it finished. Finish it here too, so the registers at an
+	 * event do not depend on how the replay got there. */
+	if (vm->stop == VM_STOP_REPLAYED || vm->stop == VM_STOP_INTERRUPTED)
+		snap__complete_io(vm);
 	snprintf(c->stop_msg, sizeof(c->stop_msg), "%.255s", vm->stop_msg);
 	c->valid = !ioctl(vm->vcpu_fd, KVM_GET_REGS, &c->regs) && !ioctl(vm->vcpu_fd, KVM_GET_SREGS, &c->sregs);
 	if (ioctl(vm->vcpu_fd, KVM_GET_DEBUGREGS, &c->dregs))

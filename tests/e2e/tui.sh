@@ -58,6 +58,26 @@ wait_gone() {
 }
 # The register pane's RIP line: "RIP <16 hex digits> <symbol>".
 rip_line() { screen | grep -oE 'RIP [0-9a-f]{16}( <[^>]*>)?' | head -1; }
+# straight_rip EVENT: RIP at EVENT by a plain `rrvm replay --to` (independent of the browser's seeks).
+straight_rip() {
+	"$RRVM" replay --quiet --to "$1" "$tmp/crash" 2>&1 | sed -nE 's/^rrvm: final state: event [0-9]+, rip 0x([0-9a-f]+),.*/\1/p' |
+		{ read -r x && printf '%016x' "$((16#$x))"; }
+}
+# rip_at EVENT: the RIP the browser must show at EVENT. A stop is shown with the exit's instruction
+# finished (as a snapshot holds it); replay --to stops with an IN still on its instruction, so for an
+# IN exit add that instruction's length (objdump's, not rrvm's disassembler).
+rip_at() {
+	local r dir len
+	r=$(straight_rip "$1") || return 1
+	dir=$("$RRVM" trace dump --kind exit --from "$1" --to "$1" "$tmp/crash" | awk 'NR == 2 { print $5 }')
+	if [ "$dir" = in ]; then
+		len=$(objdump -d --start-address=$((16#$r)) --stop-address=$((16#$r + 16)) "$TESTKERNEL" |
+			awk -F'\t' '/^ *[0-9a-f]+:\t/ { n = split($2, b, " "); print n; exit }')
+		[ -n "$len" ] || return 1
+		r=$(printf '%016x' $((16#$r + len)))
+	fi
+	echo "$r"
+}
 # layout_ok W H: every line fits, the timeline, the status line and pane titles are there.
 layout_ok() {
 	local w=$1 h=$2 s
@@ -72,7 +92,7 @@ layout_ok() {
 }
 
 need_kvm
-run_guest "$tmp/rec.out" "$tmp/rec.err" record -o "$tmp/crash" --kernel "$TESTKERNEL" --append crash
+run_guest "$tmp/rec.out" "$tmp/rec.err" record --snapshot-every 100ev -o "$tmp/crash" --kernel "$TESTKERNEL" --append crash
 st=$?
 [ "$st" = 3 ] || { cat "$tmp/rec.err"; fail "recording the crash scenario exited $st, not 3 (panic)"; }
 final=$(grep '^rrvm: final state:' "$tmp/rec.err") || fail "record printed no final state"
@@ -103,9 +123,32 @@ browse)
 	wait_for "RIP $RIP <$sym>" "register pane shows the crash RIP with its symbol"
 	wait_re "Registers +at event $last$" "registers are the crash's"
 	[ "$r0" != "$(rip_line)" ] || fail "RIP at event 0 ($r0) equals RIP at the crash"
-	# Back to an earlier point (snapshots when the trace has them, else an event before the panic).
-	# The last console record before the panic text starts, with the whole "crash:" line printed
-	# (console records are cut wherever the recorder flushed).
+	# Back to the last snapshot before the panic text: [ steps from snapshot to snapshot; the registers
+	# are a straight replay's at that event, the console has no panic yet.
+	snaps=$("$RRVM" trace dump --kind snapshot "$tmp/crash" | awk 'NR > 1 { print $1 }' | uniq)
+	[ -n "$snaps" ] || fail "the recording has no snapshots (--snapshot-every 100ev)"
+	target= presses=0
+	for e in $snaps; do
+		[ "$e" -lt "$last" ] || continue
+		if "$RRVM" trace console --to "$e" "$tmp/crash" | grep -q "KERNEL PANIC"; then
+			presses=$((presses + 1))
+		else
+			target=$e presses=1
+		fi
+	done
+	[ -n "$target" ] || fail "no snapshot before the panic text among: $snaps"
+	# presses: snapshots from target up to the crash, each one [ away.
+	presses=$(for e in $snaps; do [ "$e" -ge "$target" ] && [ "$e" -lt "$last" ] && echo "$e"; done | wc -l)
+	for _ in $(seq "$presses"); do keys '['; done
+	wait_for "event $target/$last" "[ x$presses reaches the snapshot at $target"
+	wait_re "Registers +at event $target\$" "registers at the snapshot"
+	wait_gone "KERNEL PANIC" "console at snapshot event $target is before the panic"
+	want=$(rip_at "$target")
+	[ -n "$want" ] || fail "replay --to $target printed no final state"
+	wait_for "RIP $want" "RIP at snapshot event $target equals a straight replay's"
+	r1=$(rip_line)
+	[ "$r1" != "RIP $RIP <$sym>" ] || fail "registers did not change going back: '$r1'"
+	# An event between snapshots (g): registers again as a straight replay has them.
 	early=
 	for e in $("$RRVM" trace dump --kind console "$tmp/crash" | awk 'NR > 1 { print $1 }' | uniq); do
 		c=$("$RRVM" trace console --to "$e" "$tmp/crash")
@@ -117,11 +160,10 @@ browse)
 	wait_for "go to event"
 	keys "$early" Enter
 	wait_for "event $early/$last"
-	wait_gone "KERNEL PANIC" "console at event $early is before the panic"
 	wait_for "crash: dereferencing a NULL pointer" "console up to event $early"
-	wait_re "Registers +at event $early$" "registers replayed to event $early"
-	r1=$(rip_line)
-	[ -n "$r1" ] && [ "$r1" != "RIP $RIP <$sym>" ] || fail "registers did not change going back: '$r1'"
+	wait_re "Registers +at event $early\$" "registers replayed to event $early"
+	want=$(rip_at "$early") || fail "no straight-replay RIP for event $early"
+	wait_for "RIP $want" "RIP at event $early equals a straight replay's"
 	# Search the console: the match is past the cursor, so the cursor moves to where it was printed.
 	keys / ; wait_for "/"
 	keys "RRVM-TEST" Enter
@@ -133,7 +175,7 @@ browse)
 	[ -n "$want_ev" ] || fail "no RRVM-TEST line in the console"
 	wait_for "printed at event $want_ev (cursor moved there)"
 	wait_for "event $want_ev/$last"
-	wait_for "RRVM-TEST crash: panic"
+	wait_for "RRVM-TEST crash"
 	# Help lists the keys.
 	keys '?'
 	wait_for "rrvm tui keys"
@@ -165,7 +207,7 @@ browse)
 	grep -qE '(^| )icanon( |$)' <<<"$s" && grep -qE '(^| )echo( |$)' <<<"$s" ||
 		{ echo "$s"; fail "the terminal was left raw (no icanon/echo)"; }
 	[ "$(tm display -p -t tui '#{alternate_on}')" = 0 ] || fail "still on the alternate screen"
-	echo "PASS: browse: crash at $last with RIP $RIP <$sym>, back to $early, search, help, 80x24 and 200x60, q restores"
+	echo "PASS: browse: crash at $last with RIP $RIP <$sym>, [ to snapshot at $target, g $early, search, help, 80x24 and 200x60, q restores"
 	;;
 damaged)
 	# A header with a flipped byte cannot be opened: an error screen, exit 1.
