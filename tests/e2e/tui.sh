@@ -63,20 +63,11 @@ straight_rip() {
 	"$RRVM" replay --quiet --to "$1" "$tmp/crash" 2>&1 | sed -nE 's/^rrvm: final state: event [0-9]+, rip 0x([0-9a-f]+),.*/\1/p' |
 		{ read -r x && printf '%016x' "$((16#$x))"; }
 }
-# rip_at EVENT: the RIP the browser must show at EVENT. A stop is shown with the exit's instruction
-# finished (as a snapshot holds it); replay --to stops with an IN still on its instruction, so for an
-# IN exit add that instruction's length (objdump's, not rrvm's disassembler).
+# rip_at EVENT: the RIP the browser must show at EVENT: every stop of a replay session, `rrvm replay
+# --to` included, has the exit's I/O instruction finished (RIP past an IN, RAX holding its value), as a
+# snapshot holds it (api-session.md), so the straight replay's RIP is the one.
 rip_at() {
-	local r dir len
-	r=$(straight_rip "$1") || return 1
-	dir=$("$RRVM" trace dump --kind exit --from "$1" --to "$1" "$tmp/crash" | awk 'NR == 2 { print $5 }')
-	if [ "$dir" = in ]; then
-		len=$(objdump -d --start-address=$((16#$r)) --stop-address=$((16#$r + 16)) "$TESTKERNEL" |
-			awk -F'\t' '/^ *[0-9a-f]+:\t/ { n = split($2, b, " "); print n; exit }')
-		[ -n "$len" ] || return 1
-		r=$(printf '%016x' $((16#$r + len)))
-	fi
-	echo "$r"
+	straight_rip "$1"
 }
 # layout_ok W H: every line fits, the timeline, the status line and pane titles are there.
 layout_ok() {
