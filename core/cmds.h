@@ -45,6 +45,19 @@ double run__now_s(void);
  * on) or kills it (vm->stop is set). 0 or an exit status (gdb/cmd_gdb.c). */
 int run__gdb(struct vm *vm, const char *spec, bool listen_any);
 
+/* `rrvm replay --gdb` (serve) or plain `rrvm replay` on a terminal (launch
+ * gdb connected): gdb/cmd_gdb.c. Returns the exit status. */
+struct replay_gdb_opts {
+	const char *serve;        /* --gdb[=SPEC]: serve and wait ("" default port) */
+	bool launch;              /* start gdb as a child, connected over a private Unix socket */
+	bool listen_any;
+	uint64_t from;            /* --from EVENT */
+	const char *symbols;      /* --symbols ELF */
+	const char *disk;         /* --disk PATH (recordings with a disk) */
+	bool allow_image_mismatch;
+};
+int replay__gdb(const char *trace_dir, const struct replay_gdb_opts *o);
+
 /* Prints the one-line explanation of how the VM stopped and returns the
  * process exit status. */
 int run__report_stop(const struct vm *vm);

@@ -160,6 +160,7 @@ static int prepare_injection(struct vm *vm)
 		if (vm->rec && at_exit)
 			recorder__irq(vm->rec, vm, vector);
 		vm->irqs_injected++;
+		guest_debug__injected(vm, vector);   /* gdb stepping: stop at the handler */
 		if (at_exit)
 			run->request_interrupt_window = 0;
 	} else if (at_exit) {

@@ -190,6 +190,7 @@ static void inject(struct replayer *r, struct vm *vm, uint32_t vector, const cha
 	if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
 		vm__request_stop(vm, VM_STOP_ERROR, -errno, "KVM_INTERRUPT: %s", strerror(errno));
 	vm->irqs_injected++;
+	guest_debug__injected(vm, vector);   /* gdb stepping: stop at the handler */
 }
 
 void replayer__before_run(struct replayer *r, struct vm *vm)

@@ -351,7 +351,10 @@ int session__seek(struct replay_session *s, uint64_t event, struct rrvm_err *err
 {
 	atomic_store(&s->cancel, 0);
 	uint64_t now = session__event(s);
-	bool forward_ok = s->vm && event >= now && !session__finished(s);
+	/* A gdb stop or a cancel can leave the VM inside the interval after
+	 * event `now`: seeking to `now` itself must then go back, not stay. */
+	bool mid = s->vm && (s->vm->stop == VM_STOP_DEBUG || s->vm->stop == VM_STOP_INTERRUPTED);
+	bool forward_ok = s->vm && (event > now || (event == now && !mid)) && !session__finished(s);
 	if (s->store) {
 		int rc = session__snap_restore(s, event, forward_ok, err);
 		if (rc < 0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/guest_debug.h"
 #include "core/vm.h"
 #include "replay/replayer.h"
 #include "replay/session_int.h"
@@ -126,6 +127,9 @@ int session__snap_restore(struct replay_session *s, uint64_t event, bool forward
 		return rc;
 	if ((rc = replayer__reposition(s->rep, snap->pos.event, snap->pos.recs, err)))
 		return rc;
+	/* The landmark breakpoint or step the replayer had armed in the timeline
+	 * left behind is gone with it (the restore turned guest debug off). */
+	guest_debug__release(s->vm, GD_OWNER_REPLAY);
 	s->snap_restored++;
 	struct vm *vm = s->vm;
 	vm->stop = VM_STOP_REPLAYED;
