@@ -28,6 +28,7 @@ static const char tui_help[] =
 	"  --symbols FILE   symbols from an ELF (vmlinux) or a System.map; default: the trace's\n"
 	"                   kernel when it is an ELF, else TRACE_DIR/System.map or TRACE_DIR/vmlinux\n"
 	"  --at EVENT       start with the cursor at EVENT (N or N%; default: the end)\n"
+	"  --disk IMAGE     the disk image of a recording made with --disk (as rrvm replay --disk)\n"
 	"  --no-replay      browse the trace only (no registers, memory or disassembly)\n"
 	"  --no-color       plain attributes even where the terminal has colors (also NO_COLOR=1)\n"
 	"  -h, --help       this help\n"
@@ -585,11 +586,12 @@ int cmd_tui(int argc, char **argv)
 		{ "symbols", required_argument, NULL, 'S' },
 		{ "no-replay", no_argument, NULL, 'R' },
 		{ "at", required_argument, NULL, 'A' },
+		{ "disk", required_argument, NULL, 'D' },
 		{ "no-color", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *symfile = NULL, *at = NULL;
+	const char *symfile = NULL, *at = NULL, *disk = NULL;
 	bool replay = true, colors = !getenv("NO_COLOR");
 	optind = 1;
 	opterr = 0;
@@ -599,6 +601,7 @@ int cmd_tui(int argc, char **argv)
 		case 'S': symfile = optarg; break;
 		case 'R': replay = false; break;
 		case 'A': at = optarg; break;
+		case 'D': disk = optarg; break;
 		case 'C': colors = false; break;
 		case 'h': fputs(tui_help, stdout); return 0;
 		default:
@@ -637,6 +640,7 @@ int cmd_tui(int argc, char **argv)
 	t->slot[1] = replay ? PANE_REGS : PANE_EVENTS;
 	t->slot[2] = replay ? PANE_EVENTS : PANE_SNAPS;
 	t->slot[3] = replay ? PANE_DISASM : PANE_MEMORY;
+	t->disk = disk;
 	load_symbols(t, dir, symfile);
 	if (m.damaged)
 		ui__status(t, true, "DAMAGED TRACE: %s", m.end_msg);

@@ -26,7 +26,7 @@ void tui__state_open(struct tui *t, bool replay)
 		return;
 	}
 	struct rrvm_err err = { "" };
-	if (worker__open(&t->w, t->m->dir, &err)) {
+	if (worker__open(&t->w, t->m->dir, t->disk, &err)) {
 		t->w = NULL;
 		snprintf(t->state_msg, sizeof(t->state_msg), "no replay: %s", err.msg);
 		if (!t->status[0])

@@ -87,6 +87,7 @@ struct tui {
 
 	/* Replay (state panes); w NULL when state is unavailable (state_msg says why). */
 	struct tui_worker *w;
+	const char *disk;            /* --disk: a virtio disk recording's image */
 	char state_msg[600];
 	int state_rc;                /* how the latest seek ended */
 	uint64_t state_gen;

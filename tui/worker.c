@@ -119,13 +119,13 @@ static void *run(void *arg)
 	return NULL;
 }
 
-int worker__open(struct tui_worker **out, const char *dir, struct rrvm_err *err)
+int worker__open(struct tui_worker **out, const char *dir, const char *disk, struct rrvm_err *err)
 {
 	struct tui_worker *w = calloc(1, sizeof(*w));
 	if (!w)
 		return err__set(err, -ENOMEM, "out of memory");
 	struct session_opts o = { .quiet = true, .console_fd = -1, .auto_snapshots = true,
-				  .progress = on_progress, .progress_ctx = w };
+				  .progress = on_progress, .progress_ctx = w, .disk = disk };
 	int rc = session__open(&w->s, dir, &o, err);
 	if (rc) {
 		free(w);

@@ -23,9 +23,10 @@ struct tui_cpu {
 struct tui_worker;
 
 /* Opens a replay session on dir (checks the images, creates the VM at event
- * 0) and starts the thread. The thread blocks SIGWINCH so curses keeps it.
+ * 0; disk: the raw image of a recording with a virtio disk, or NULL) and
+ * starts the thread. The thread blocks SIGWINCH so curses keeps it.
  * 0 or -errno with a message. */
-int worker__open(struct tui_worker **out, const char *dir, struct rrvm_err *err);
+int worker__open(struct tui_worker **out, const char *dir, const char *disk, struct rrvm_err *err);
 /* Cancels what runs, stops the thread, closes the session. NULL is fine. */
 void worker__close(struct tui_worker *w);
 

@@ -64,18 +64,17 @@ straight_rip() {
 		{ read -r x && printf '%016x' "$((16#$x))"; }
 }
 # rip_at EVENT: the RIP the browser must show at EVENT. A stop is shown with the exit's instruction
-# finished (as a snapshot holds it); replay --to stops with an IN still on its instruction, so for an
-# IN exit add that instruction's length (objdump's, not rrvm's disassembler).
+# finished (as a snapshot holds it); when replay --to stopped with an IN still on its instruction
+# (objdump, not rrvm's disassembler, says so), add that instruction's length.
 rip_at() {
-	local r dir len
+	local r insn len
 	r=$(straight_rip "$1") || return 1
-	dir=$("$RRVM" trace dump --kind exit --from "$1" --to "$1" "$tmp/crash" | awk 'NR == 2 { print $5 }')
-	if [ "$dir" = in ]; then
-		len=$(objdump -d --start-address=$((16#$r)) --stop-address=$((16#$r + 16)) "$TESTKERNEL" |
-			awk -F'\t' '/^ *[0-9a-f]+:\t/ { n = split($2, b, " "); print n; exit }')
-		[ -n "$len" ] || return 1
-		r=$(printf '%016x' $((16#$r + len)))
-	fi
+	insn=$(objdump -d --start-address=$((16#$r)) --stop-address=$((16#$r + 16)) "$TESTKERNEL" |
+		awk -F'\t' '/^ *[0-9a-f]+:\t/ { n = split($2, b, " "); print n, $3; exit }')
+	read -r len mn _ <<<"$insn"
+	case $mn in
+	in|inb|inw|inl) r=$(printf '%016x' $((16#$r + len))) ;;
+	esac
 	echo "$r"
 }
 # layout_ok W H: every line fits, the timeline, the status line and pane titles are there.
@@ -175,7 +174,7 @@ browse)
 	[ -n "$want_ev" ] || fail "no RRVM-TEST line in the console"
 	wait_for "printed at event $want_ev (cursor moved there)"
 	wait_for "event $want_ev/$last"
-	wait_for "RRVM-TEST crash"
+	wait_re "^RRVM-TEST" "the console shows the match"
 	# Help lists the keys.
 	keys '?'
 	wait_for "rrvm tui keys"
