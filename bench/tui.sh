@@ -51,12 +51,15 @@ if "$RRVM" record --help 2>&1 | grep -q -- --snapshot-every; then
 fi
 N=$("$RRVM" trace info "$PLAIN" | awk '/^events/ { print $2; exit }')
 
-sock="rrvm-bench-tui-$$"
+n_start=0 sock=
 tm() { tmux -L "$sock" "$@"; }
-trap 'tm kill-server 2>/dev/null || true' EXIT
+cleanup() { for i in $(seq "$n_start"); do tmux -L "rrvm-bench-tui-$$-$i" kill-server 2>/dev/null || true; done; }
+trap cleanup EXIT
 now() { date +%s.%N; }
-start() {   # TRACE [args]
-	tm kill-server 2>/dev/null || true
+start() {   # [args] TRACE: a fresh tmux server each time (one shutting down refuses new sessions)
+	[ -n "$sock" ] && { tm kill-server 2>/dev/null || true; }
+	n_start=$((n_start + 1))
+	sock="rrvm-bench-tui-$$-$n_start"
 	tm new-session -d -x 160 -y 50 -s b "$(printf '%q ' "$RRVM" tui "$@"); sleep 3600"
 	tm set-option -t b -g status off >/dev/null
 }

@@ -7,6 +7,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "core/devstate.h"
 #include "core/vm.h"
@@ -37,8 +39,19 @@
  */
 
 struct blk {
-	uint32_t refs;
 	uint8_t data[MEM_PAGE_SIZE];
+	uint32_t refs;
+	struct blk *next_free;
+};
+
+/* Blocks come from 2 MiB chunks mapped with MAP_POPULATE (one batch of page
+ * faults, not one per page copied) and return to a free list: a store never
+ * gives memory back before it is destroyed, and never grows past its
+ * high-water mark (thinning bounds that). */
+#define BLK_CHUNK 496u   /* blocks per chunk: 496 * 4112 bytes < 2 MiB */
+struct chunk {
+	struct chunk *next;
+	struct blk blk[BLK_CHUNK];
 };
 
 struct pver {
@@ -62,6 +75,8 @@ struct snap_store {
 	uint64_t next_id;
 	uint64_t bytes;         /* page data held */
 	uint32_t count;
+	struct blk *free_blk;
+	struct chunk *chunks;
 };
 
 static const uint8_t zero_page[MEM_PAGE_SIZE];
@@ -70,15 +85,27 @@ static void blk_put(struct snap_store *st, struct blk *b)
 {
 	if (b && --b->refs == 0) {
 		st->bytes -= MEM_PAGE_SIZE;
-		free(b);
+		b->next_free = st->free_blk;
+		st->free_blk = b;
 	}
 }
 
 static struct blk *blk_new(struct snap_store *st, const uint8_t *data)
 {
-	struct blk *b = malloc(sizeof(*b));
-	if (!b)
-		return NULL;
+	if (!st->free_blk) {
+		struct chunk *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (c == MAP_FAILED)
+			return NULL;
+		c->next = st->chunks;
+		st->chunks = c;
+		for (uint32_t i = BLK_CHUNK; i-- > 0;) {
+			c->blk[i].next_free = st->free_blk;
+			st->free_blk = &c->blk[i];
+		}
+	}
+	struct blk *b = st->free_blk;
+	st->free_blk = b->next_free;
 	b->refs = 1;
 	memcpy(b->data, data, MEM_PAGE_SIZE);
 	st->bytes += MEM_PAGE_SIZE;
@@ -298,6 +325,10 @@ void snap_store__destroy(struct snap_store *st)
 		n = s->next;
 		snap__free(s);
 	}
+	for (struct chunk *c = st->chunks, *n; c; c = n) {
+		n = c->next;
+		munmap(c, sizeof(*c));
+	}
 	free(st->pv);
 	free(st->dirty);
 	free(st->kbits);
@@ -478,20 +509,25 @@ int snap__take(struct snap_store *st, struct vm *vm, const struct snap_pos *pos,
 	uint64_t floor = barrier(st, pos->event);
 	const uint8_t *base = vm->mem.base;
 	if (full) {
-		/* Every nonzero page. Pages never touched are not resident: mincore
-		 * skips them without faulting them in. */
-		unsigned char vec[4096];
-		for (uint64_t p0 = 0; p0 < st->npages && !rc; p0 += sizeof(vec)) {
-			uint64_t n = st->npages - p0 < sizeof(vec) ? st->npages - p0 : sizeof(vec);
-			bool have_vec = mincore((void *)(base + p0 * MEM_PAGE_SIZE), n * MEM_PAGE_SIZE, vec) == 0;
+		/* Every nonzero page. Pages never touched are neither present nor
+		 * swapped (/proc/self/pagemap bits 63, 62): skip them without
+		 * faulting them in. Without pagemap, read them all. */
+		int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		uint64_t ent[4096];
+		for (uint64_t p0 = 0; p0 < st->npages && !rc; p0 += 4096) {
+			uint64_t n = st->npages - p0 < 4096 ? st->npages - p0 : 4096;
+			uint64_t vpn = (uint64_t)(uintptr_t)(base + p0 * MEM_PAGE_SIZE) / (uint64_t)sysconf(_SC_PAGESIZE);
+			bool have = pm >= 0 && pread(pm, ent, n * 8, (off_t)(vpn * 8)) == (ssize_t)(n * 8);
 			for (uint64_t k = 0; k < n && !rc; k++) {
-				if (have_vec && !(vec[k] & 1))
+				if (have && !(ent[k] >> 62))
 					continue;
 				const uint8_t *d = base + (p0 + k) * MEM_PAGE_SIZE;
 				if (memcmp(d, zero_page, MEM_PAGE_SIZE))
 					rc = store_page(st, s, (uint32_t)(p0 + k), d, floor);
 			}
 		}
+		if (pm >= 0)
+			close(pm);
 		/* Older entries are hidden behind this barrier; nothing else to do. */
 	} else {
 		for (uint64_t w = 0; w < (st->npages + 63) / 64 && !rc; w++) {

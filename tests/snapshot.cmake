@@ -32,3 +32,7 @@ add_executable(snap_check ${CMAKE_SOURCE_DIR}/tests/tools/snap_check.c)
 target_link_libraries(snap_check PRIVATE rrvmcore)
 rrvm_e2e(snapshot_atomic_and_loop 600 ${E2E}/snapshot_check.sh)
 set_tests_properties(snapshot_atomic_and_loop PROPERTIES ENVIRONMENT "${E2E_ENV};SNAP_CHECK=$<TARGET_FILE:snap_check>")
+
+# Benchmark tool (bench/snapshot.sh runs it; not a test).
+add_executable(snap_bench ${CMAKE_SOURCE_DIR}/bench/snap_bench.c)
+target_link_libraries(snap_bench PRIVATE rrvmcore)

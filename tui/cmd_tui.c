@@ -508,6 +508,10 @@ static void key(struct tui *t, int ch)
 	}
 	case 'G': tui__gdb(t); break;
 	case 'r': tui__cursor_moved(t); t->moved_at = 0; break;
+	case 'a':
+		t->annotate = !t->annotate;
+		ui__status(t, false, "console: symbols after addresses %s", t->annotate ? "on" : "off");
+		break;
 	case '\t': t->focus = (t->focus + 1) % (t->zoom ? 4 : l.n); break;
 	case KEY_BTAB: t->focus = (t->focus + (t->zoom ? 4 : l.n) - 1) % (t->zoom ? 4 : l.n); break;
 	case '1': case '2': case '3': case '4': case '5': case '6':
@@ -635,6 +639,7 @@ int cmd_tui(int argc, char **argv)
 	t->m = &m;
 	t->colors = colors;
 	t->split_x = 50;
+	t->annotate = true;
 	t->split_y = 50;
 	t->slot[0] = PANE_CONSOLE;
 	t->slot[1] = replay ? PANE_REGS : PANE_EVENTS;

@@ -30,6 +30,7 @@ const struct help_entry help_keys[] = {
 	{ "/", "search the console: latest match before the cursor," },
 	{ "", "else the first after it (the cursor moves there)" },
 	{ "n  N", "next / previous console match" },
+	{ "a", "console: <symbol> after addresses (on/off)" },
 	{ "f", "event filter: kinds (exit,irq,...) port=N vector=N" },
 	{ "m", "memory at: 0x1000, rsp, rip+0x20, a symbol, p:ADDR" },
 	{ "p", "memory: guest-virtual / physical" },

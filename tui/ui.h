@@ -55,7 +55,8 @@ struct tui {
 	char search[256];
 	bool has_match;
 	size_t match_off, match_len;
-	bool con_center;             /* next draw scrolls the match line to the middle */
+	bool con_center;
+	bool annotate;               /* console: add <symbol> after addresses that have one */             /* next draw scrolls the match line to the middle */
 
 	/* Event pane. */
 	struct ev_filter filter;

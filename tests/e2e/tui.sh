@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tui.sh — drives `rrvm tui` in a detached tmux (send-keys, capture-pane) on a recorded test-kernel crash.
 # usage: tui.sh browse | damaged
-#   browse   open, go to the crash (panic text, RIP with symbol), go back (registers and console change),
+#   browse   open, go to the crash (panic text, RIP with symbol), [ back to a snapshot and g to an event
+#            (registers as a straight replay has them, changes highlighted, console before the panic),
+#            event filter, memory, disassembly,
 #            search, help, resize 80x24 and 200x60, q restores the terminal (status 0)
 #   damaged  a corrupt header and a truncated events file: error shown, non-zero exit, no crash
 source "$(dirname "$0")/lib.sh"
@@ -9,15 +11,23 @@ mode=${1:-browse}
 command -v tmux >/dev/null || skip "tmux is not installed (tools/install-deps.sh installs it)"
 WAIT=${TUI_WAIT:-90}   # seconds to wait for any screen state (a loaded machine is slow)
 tmp=$(mktemp -d)
-sock="rrvm-tui-test-$$"
+# A fresh tmux server (socket) per start: a new session on a server that is still shutting down
+# fails with "server exited unexpectedly".
+n_start=0 sock=
 tm() { tmux -L "$sock" "$@"; }
-trap 'tm kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+cleanup() {
+	for i in $(seq "$n_start"); do tmux -L "rrvm-tui-test-$$-$i" kill-server 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 # start W H ARGS...: runs rrvm tui ARGS in a fresh tmux window of W x H; the shell around it
 # prints a marker before, the exit status and the terminal modes after.
 start() {
 	local w=$1 h=$2; shift 2
-	tm kill-server 2>/dev/null
+	[ -n "$sock" ] && tm kill-server 2>/dev/null
+	n_start=$((n_start + 1))
+	sock="rrvm-tui-test-$$-$n_start"
 	local cmd
 	cmd="echo BEFORE-TUI; $(printf '%q ' "$RRVM" tui "$@"); echo TUI-EXIT=\$?; stty -a | tr '\n' ' '; echo; echo TUI-DONE; sleep 3600"
 	tm new-session -d -x "$w" -y "$h" -s tui "bash -c $(printf '%q' "$cmd")" || fail "tmux new-session failed"
@@ -120,6 +130,14 @@ browse)
 	wait_for "event $last/$last" "c goes to the crash"
 	wait_for "KERNEL PANIC: page fault" "console shows the panic"
 	wait_for "RIP $RIP <$sym>" "register pane shows the crash RIP with its symbol"
+	# The guest's panic report names the faulting RIP; the console pane adds its symbol (nm's).
+	frip=$(sed -nE 's/^ *RIP 0x([0-9a-f]+) .*/\1/p' "$tmp/rec.out" | head -1)
+	[ -n "$frip" ] || fail "the guest printed no faulting RIP"
+	read -r fa fname < <(nm -n "$TESTKERNEL" | awk -v a="$(printf '%016x' $((16#$frip)))" \
+		'$2 ~ /^[tTwW]$/ && $1 <= a { n = $3; v = $1 } END { print v, n }')
+	foff=$((16#$frip - 16#${fa:-0}))
+	fsym=$fname; [ "$foff" -gt 0 ] && fsym=$(printf '%s+0x%x' "$fname" "$foff")
+	wait_for "RIP 0x$frip <$fsym>" "console shows the faulting RIP with its symbol"
 	wait_re "Registers +at event $last$" "registers are the crash's"
 	[ "$r0" != "$(rip_line)" ] || fail "RIP at event 0 ($r0) equals RIP at the crash"
 	# Back to the last snapshot before the panic text: [ steps from snapshot to snapshot; the registers
@@ -147,6 +165,9 @@ browse)
 	wait_for "RIP $want" "RIP at snapshot event $target equals a straight replay's"
 	r1=$(rip_line)
 	[ "$r1" != "RIP $RIP <$sym>" ] || fail "registers did not change going back: '$r1'"
+	# Changed registers are highlighted (an SGR attribute right before the value that changed).
+	tm capture-pane -p -e -t tui | grep -E 'RIP.*'$'\e''\[[0-9;]*m[0-9a-f]{16}' >/dev/null ||
+		fail "RIP, changed since the crash, is not highlighted"
 	# An event between snapshots (g): registers again as a straight replay has them.
 	early=
 	for e in $("$RRVM" trace dump --kind console "$tmp/crash" | awk 'NR > 1 { print $1 }' | uniq); do
@@ -175,6 +196,23 @@ browse)
 	wait_for "printed at event $want_ev (cursor moved there)"
 	wait_for "event $want_ev/$last"
 	wait_re "^RRVM-TEST" "the console shows the match"
+	# Event pane with a filter: only the debug-exit port's exit.
+	keys Tab 3
+	wait_for "3 Events"
+	keys f; wait_for "event filter"
+	keys C-u "port=0xf4" Enter
+	wait_for "filter: port=0xf4"
+	wait_re "exit +IO +out +port=0xf4" "the filtered exit"
+	screen | grep -q "port=0x3f8" && fail "the port filter let port 0x3f8 through"
+	# Memory at RSP (guest-virtual) and the disassembly around RIP.
+	keys 4
+	wait_re "4 Memory +rsp = 0x[0-9a-f]+ +virtual"
+	rsp=$(screen | sed -nE 's/.*4 Memory +rsp = 0x([0-9a-f]+).*/\1/p')
+	wait_re "^$(printf '%016x' $((16#$rsp & ~15)))(  ?[0-9a-f]{2}){8}" "a hex row at RSP"
+	keys 5
+	wait_re "^=>[0-9a-f]{16} " "the disassembly marks RIP"
+	keys 2
+	wait_for "2 Registers"
 	# Help lists the keys.
 	keys '?'
 	wait_for "rrvm tui keys"
@@ -195,7 +233,7 @@ browse)
 	tm resize-window -t tui -x 200 -y 60
 	wait_for "5 Disassembly"
 	sleep 0.5
-	layout_ok 200 60 "1 Console" "2 Registers" "3 Events" "5 Disassembly" "=>"
+	layout_ok 200 60 "1 Console" "2 Registers" "4 Memory" "5 Disassembly" "=>"
 	screen > "$tmp/200x60.txt"
 	# q exits 0 and gives the terminal back: the shell's screen, cooked mode with echo.
 	keys q
@@ -206,7 +244,7 @@ browse)
 	grep -qE '(^| )icanon( |$)' <<<"$s" && grep -qE '(^| )echo( |$)' <<<"$s" ||
 		{ echo "$s"; fail "the terminal was left raw (no icanon/echo)"; }
 	[ "$(tm display -p -t tui '#{alternate_on}')" = 0 ] || fail "still on the alternate screen"
-	echo "PASS: browse: crash at $last with RIP $RIP <$sym>, [ to snapshot at $target, g $early, search, help, 80x24 and 200x60, q restores"
+	echo "PASS: browse: crash at $last (fault at 0x$frip <$fsym>) with RIP $RIP <$sym>, [ to snapshot at $target, g $early, search, help, 80x24 and 200x60, q restores"
 	;;
 damaged)
 	# A header with a flipped byte cannot be opened: an error screen, exit 1.
