@@ -34,7 +34,13 @@ int run__gdb(struct vm *vm, const char *spec, bool listen_any)
 		fprintf(stderr, "rrvm: gdb: %s\n", err.msg);
 		return RRVM_EXIT_ERROR;
 	}
+	if (vm->stop == VM_STOP_DEBUG)   /* the last gdb stop is not an end */
+		vm->stop = VM_STOP_NONE;
+	/* gdb is gone: none of its breakpoints or steps may stop the guest now. */
+	guest_debug__release(vm, GD_OWNER_GDB);
+	guest_debug__apply(vm);
 	if (rc == 1) {
+		vm->stop = VM_STOP_NONE;
 		vm__request_stop(vm, VM_STOP_INTERRUPTED, 0, "killed from gdb");
 		return 0;
 	}

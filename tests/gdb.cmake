@@ -38,3 +38,5 @@ endif()
 
 # Real gdb against the test kernel: a replay of a crashed race recording (forwards and backwards).
 rrvm_e2e(gdb_replay_race 600 ${E2E}/gdb_replay.sh)
+# Real gdb against a live VM, and malformed packets on the socket.
+rrvm_e2e(gdb_live 300 ${E2E}/gdb_live.sh)
