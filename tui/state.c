@@ -126,8 +126,3 @@ void tui__take_snapshot(struct tui *t, const char *name)
 	ui__status(t, true, "taking snapshots from the browser needs the snapshot engine (issue 4), "
 			    "which this build does not have yet");
 }
-
-void tui__gdb(struct tui *t)
-{
-	ui__status(t, true, "gdb at the cursor needs the gdb stub (issue 5), which this build does not have yet");
-}

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # tui.sh — drives `rrvm tui` in a detached tmux (send-keys, capture-pane) on a recorded test-kernel crash.
-# usage: tui.sh browse | damaged
+# usage: tui.sh browse | damaged | gdb
 #   browse   open, go to the crash (panic text, RIP with symbol), [ back to a snapshot and g to an event
 #            (registers as a straight replay has them, changes highlighted, console before the panic),
 #            event filter, memory, disassembly,
 #            search, help, resize 80x24 and 200x60, q restores the terminal (status 0)
+#   gdb      G opens gdb on a replay at the cursor (same RIP, same event), quitting gdb comes back
 #   damaged  a corrupt header and a truncated events file: error shown, non-zero exit, no crash
 source "$(dirname "$0")/lib.sh"
 mode=${1:-browse}
@@ -275,6 +276,29 @@ damaged)
 	wait_for "TUI-DONE"
 	screen | grep -q "TUI-EXIT=1" || { screen; fail "an empty directory did not exit 1"; }
 	echo "PASS: damaged: corrupt header, truncated events and an empty directory exit 1 with the error shown"
+	;;
+gdb)
+	command -v gdb >/dev/null || skip "gdb is not installed (tools/install-deps.sh installs it)"
+	# G at an event: the browser steps aside, gdb is attached to a replay there, q/quit comes back.
+	ev=$(( last / 2 ))
+	start 100 30 --at "$ev" "$tmp/crash"
+	wait_re "Registers +at event $ev\$" "registers at event $ev"
+	tui_rip=$(rip_line | awk '{ print $2 }')
+	keys G
+	wait_for "(gdb)" "gdb runs attached to the replay"
+	keys "info registers rip" Enter
+	wait_re "^rip +0x$(printf '%x' $((16#$tui_rip)))" "gdb's RIP is the browser's at event $ev"
+	keys "monitor when" Enter
+	wait_for "event $ev of $last" "the replay gdb sees is at event $ev"
+	keys "quit" Enter
+	wait_for "Quit anyway?"
+	keys y Enter
+	wait_for "back from gdb" "the browser comes back"
+	wait_for "event $ev/$last"
+	keys q
+	wait_for "TUI-DONE"
+	screen | grep -q "TUI-EXIT=0" || { screen; fail "rrvm tui did not exit 0 after gdb"; }
+	echo "PASS: gdb: G at event $ev, gdb saw rip 0x$tui_rip and event $ev, back in the browser, q exits 0"
 	;;
 *) fail "unknown mode $mode" ;;
 esac
