@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # tui.sh — drives `rrvm tui` in a detached tmux (send-keys, capture-pane) on a recorded test-kernel crash.
-# usage: tui.sh browse | damaged | gdb
+# usage: tui.sh browse | damaged | gdb | cancel
 #   browse   open, go to the crash (panic text, RIP with symbol), [ back to a snapshot and g to an event
 #            (registers as a straight replay has them, changes highlighted, console before the panic),
 #            event filter, memory, disassembly,
 #            search, help, resize 80x24 and 200x60, q restores the terminal (status 0)
 #   gdb      G opens gdb on a replay at the cursor (same RIP, same event), quitting gdb comes back
+#   cancel   a long seek shows progress, keys still work, Esc cancels, r resumes
 #   damaged  a corrupt header and a truncated events file: error shown, non-zero exit, no crash
 source "$(dirname "$0")/lib.sh"
 mode=${1:-browse}
@@ -305,6 +306,31 @@ gdb)
 	wait_for "TUI-DONE"
 	screen | grep -q "TUI-EXIT=0" || { screen; fail "rrvm tui did not exit 0 after gdb"; }
 	echo "PASS: gdb: G at event $ev, gdb saw rip 0x$tui_rip and event $ev, back in the browser, q exits 0"
+	;;
+cancel)
+	# A long seek shows its progress, the screen keeps answering, Esc cancels, r resumes it.
+	run_guest "$tmp/long.out" "$tmp/long.err" record --clock=virtual -o "$tmp/long" --kernel "$TESTKERNEL" \
+		--append "timer ticks=40000 hz=1000" || { cat "$tmp/long.err"; fail "recording the long timer failed"; }
+	n=$("$RRVM" trace info "$tmp/long" | awk '/^events/ { print $2; exit }')
+	start 100 30 --at 0 "$tmp/long"
+	wait_re "Registers +at event 0\$"
+	keys End
+	wait_re "replaying to event $n:|Registers +at event $n\$" "progress while seeking to the end"
+	screen | grep -q "replaying to event $n:" ||
+		skip "a seek over $n events finished before the progress line (0.15 s): too fast here to cancel"
+	keys Home   # the cursor moves while the seek runs
+	wait_for "event 0/$n" "the screen answers during a seek"
+	keys End
+	wait_for "replaying to event $n:"
+	keys Escape
+	wait_re "seek to $n cancelled at event [0-9]+" "Esc cancels"
+	wait_for "seek cancelled, r replays"
+	keys r
+	wait_re "Registers +at event $n\$" "r replays to the cursor after all"
+	keys q
+	wait_for "TUI-DONE"
+	screen | grep -q "TUI-EXIT=0" || { screen; fail "rrvm tui did not exit 0"; }
+	echo "PASS: cancel: progress shown seeking to $n, keys answered meanwhile, Esc cancelled, r finished it"
 	;;
 *) fail "unknown mode $mode" ;;
 esac
