@@ -320,6 +320,7 @@ cancel)
 		skip "a seek over $n events finished before the progress line (0.15 s): too fast here to cancel"
 	keys Home   # the cursor moves while the seek runs
 	wait_for "event 0/$n" "the screen answers during a seek"
+	wait_re "Registers +at event 0\$" "back at event 0"
 	keys End
 	wait_for "replaying to event $n:"
 	keys Escape
