@@ -123,6 +123,6 @@ bool tui__reg_value(const struct tui *t, const char *name, uint64_t *v)
 void tui__take_snapshot(struct tui *t, const char *name)
 {
 	(void)name;
-	ui__status(t, true, "taking snapshots from the browser needs the snapshot engine (issue 4), "
-			    "which this build does not have yet");
+	ui__status(t, true, "not yet: the replay session offers no way to write a snapshot into the trace "
+			    "(recorded ones come from rrvm record --snapshot-every; seeks keep their own in memory)");
 }

@@ -197,6 +197,12 @@ browse)
 	wait_for "printed at event $want_ev (cursor moved there)"
 	wait_for "event $want_ev/$last"
 	wait_re "^RRVM-TEST" "the console shows the match"
+	# Export the console up to the cursor: byte for byte what `rrvm trace console --to` says.
+	keys e; wait_for "export console to file"
+	keys C-u "$tmp/exported.txt" Enter
+	wait_for "to $tmp/exported.txt"
+	"$RRVM" trace console --to "$want_ev" "$tmp/crash" > "$tmp/want.txt"
+	cmp "$tmp/exported.txt" "$tmp/want.txt" || fail "the exported console differs from trace console --to $want_ev"
 	# Event pane with a filter: only the debug-exit port's exit.
 	keys Tab 3
 	wait_for "3 Events"
