@@ -99,8 +99,9 @@ uint64_t snap_store__npages(const struct snap_store *st);
 int snap__take(struct snap_store *st, struct vm *vm, const struct snap_pos *pos, enum snap_kind kind,
 	       struct snapshot **out, struct rrvm_err *err);
 
-/* Restores vm to s: validates everything first (device sections against
- * this VM's devices when `devices`), then vCPU (rolled back if KVM refuses
+/* Restores vm to s: validates everything first (with `devices`: every
+ * device of vm needs its section; a live VM also refuses sections of
+ * devices it lacks, a replay VM ignores them), then vCPU (rolled back if KVM refuses
  * a part), devices, memory (only pages that differ from s) and monitor
  * state. -errno + *err with nothing changed when validation fails.
  * *pages_written (may be NULL): guest pages rewritten. */

@@ -500,12 +500,7 @@ static void key(struct tui *t, int ch)
 		open_prompt(t, P_EXPORT, def);
 		break;
 	}
-	case 's': {
-		char def[64];
-		snprintf(def, sizeof(def), "event-%" PRIu64, t->cursor);
-		open_prompt(t, P_SNAPNAME, def);
-		break;
-	}
+	case 's': tui__take_snapshot(t, NULL); break;
 	case 'G': tui__gdb(t); break;
 	case 'r': tui__cursor_moved(t); t->moved_at = 0; break;
 	case 'a':

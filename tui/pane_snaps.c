@@ -85,8 +85,19 @@ static void reg_diff(char *buf, size_t cap, const struct tui_snap *a, const stru
 void snaps__draw(struct tui *t, const struct rect *r, bool focus)
 {
 	struct tui_model *m = t->m;
-	char right[80];
-	snprintf(right, sizeof(right), "%zu in the trace ", m->n_snaps);
+	char right[160];
+	int rn = snprintf(right, sizeof(right), "%zu in the trace", m->n_snaps);
+	if (t->w) {
+		struct session_snap_stats ss;
+		worker__snap_stats(t->w, &ss);
+		if (ss.stored)
+			snprintf(right + rn, sizeof(right) - (size_t)rn, "; replay holds %u (%.1f MiB), %" PRIu64
+				 " restores ", ss.stored, (double)ss.bytes / 1048576, ss.restored);
+		else
+			snprintf(right + rn, sizeof(right) - (size_t)rn, " ");
+	} else {
+		snprintf(right + rn, sizeof(right) - (size_t)rn, " ");
+	}
 	ui__pane_title(t, r, focus, "6 Snapshots", right);
 	int h = r->h - 1;
 	if (h <= 0)

@@ -86,7 +86,9 @@ void tui__cancel(struct tui *t)
 {
 	uint64_t done, target;
 	double secs;
-	if (t->w && worker__busy(t->w, &done, &target, &secs)) {
+	bool wanted = t->seek_wanted;
+	t->seek_wanted = false;   /* Esc also drops a seek the last keys were about to start */
+	if (t->w && (worker__busy(t->w, &done, &target, &secs) || wanted)) {
 		worker__cancel(t->w);
 		ui__status(t, false, "cancelling the seek to event %" PRIu64 "...", target);
 	}
@@ -123,11 +125,6 @@ bool tui__reg_value(const struct tui *t, const char *name, uint64_t *v)
 void tui__take_snapshot(struct tui *t, const char *name)
 {
 	(void)name;
-	ui__status(t, true, "taking snapshots from the browser needs the snapshot engine (issue 4), "
-			    "which this build does not have yet");
-}
-
-void tui__gdb(struct tui *t)
-{
-	ui__status(t, true, "gdb at the cursor needs the gdb stub (issue 5), which this build does not have yet");
+	ui__status(t, true, "not yet: the replay session offers no way to write a snapshot into the trace "
+			    "(recorded ones come from rrvm record --snapshot-every; seeks keep their own in memory)");
 }

@@ -8,6 +8,7 @@
 #include <linux/kvm.h>
 
 #include "core/err.h"
+#include "replay/session.h"
 
 /* The machine state at one stop, copied out by the worker. */
 struct tui_cpu {
@@ -49,5 +50,7 @@ uint64_t worker__state(struct tui_worker *w, struct tui_cpu *cur, struct tui_cpu
  * through the stop's page tables. Returns the bytes readable before the
  * first unmapped one; 0 while a seek runs. */
 size_t worker__read(struct tui_worker *w, uint64_t addr, bool phys, void *buf, size_t len);
+/* The session's snapshot bookkeeping after the latest seek. */
+void worker__snap_stats(struct tui_worker *w, struct session_snap_stats *out);
 
 #endif
