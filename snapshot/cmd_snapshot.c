@@ -64,7 +64,7 @@ static int cmd_list(const char *dir)
 			continue;
 		}
 		total += in.file_bytes;
-		char base[16] = "full";
+		char base[24] = "full";
 		if (in.base_seq)
 			snprintf(base, sizeof(base), "delta on %u", in.base_seq);
 		printf("%-5u %10" PRIu64 " %14.6f %-8s %8u %8u %6u %6u %12" PRIu64 " %s\n", seq, in.event,

@@ -444,8 +444,8 @@ static int read_file(const char *path, uint8_t **out, size_t *len, struct rrvm_e
 int snapfile__read_path(const char *path, const uint8_t *uuid, uint64_t ram_bytes, struct snapfile_info *info,
 			struct snapshot **out, uint32_t **pages_out, uint8_t ***data_out, struct rrvm_err *err)
 {
-	uint8_t *f;
-	size_t len;
+	uint8_t *f = NULL;
+	size_t len = 0;
 	int rc = read_file(path, &f, &len, err);
 	if (rc)
 		return rc;
