@@ -13,8 +13,9 @@
 # Then `stop`, and N runs of `savevm s` / `loadvm s` / `delvm s`, each timed as the wall time from sending
 # the HMP command to the next "(qemu) " prompt; then N runs of `migrate -d "exec:cat > FILE"` (bandwidth cap
 # lifted), timed from sending it until `info migrate` says completed (`cont` + `stop` between runs: QEMU
-# will not migrate a VM that a completed migration paused). Prints medians (min-max) as Markdown on stdout. savevm writes all of guest RAM into the qcow2 (zero pages as markers), so its cost
-# follows RAM size and contents, not the accelerator.
+# will not migrate a VM that a completed migration paused). Prints medians (min-max) as Markdown on stdout.
+# savevm writes all of guest RAM into the qcow2 (zero pages as markers), so its cost follows RAM size and
+# contents, not the accelerator. KEEP=1 keeps the temporary directory (console, qemu stderr, disk).
 # Exit 77 (SKIPPED) when qemu-system-x86_64, qemu-img or python3 is missing.
 set -euo pipefail
 build=build
