@@ -6,7 +6,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "RRVM-LINUX: init reached"
-for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk virtio-rng virtio_console; do
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk virtio-rng virtio_console; do
 	insmod /lib/modules/$m.ko || echo "RRVM-LINUX: insmod $m failed"
 done
 echo "RRVM-LINUX: modules loaded"
