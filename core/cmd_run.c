@@ -44,6 +44,7 @@ static void run_usage(FILE *f)
 		   "  --gdb-listen-any    listen on every address, not only 127.0.0.1 (anyone who can\n"
 		   "                      connect controls the VM)\n"
 		   "  -h, --help          this help\n\n"
+		   "rrvm run --from TRACE_DIR@N instead resumes snapshot N of a recording live (rrvm run --from -h)\n\n"
 		   "exit status: 0 poweroff, 1 monitor error, 2 usage, 3 guest panic, 4 triple fault,\n"
 		   "5 guest reset, 6 guest code this host's KVM cannot run, 7 idle forever, 8 interrupted\n",
 		run_opts_help);
@@ -213,6 +214,9 @@ void run__console_run(struct vm *vm, const struct run_opts *o, double t0)
 
 int cmd_run(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--from") || !strncmp(argv[i], "--from=", 7))
+			return cmd_resume(argc, argv);   /* resume a recorded snapshot live */
 	struct run_opts o;
 	int rc = run_opts__parse(&o, argc, argv, "run");
 	if (rc < 0) {

@@ -9,7 +9,8 @@ int cmd_record(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_tui(int argc, char **argv);     /* tui/cmd_tui.c */
-int cmd_snapshot(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);  /* snapshot/cmd_snapshot.c */
+int cmd_resume(int argc, char **argv);    /* `rrvm run --from TRACE_DIR@N`: snapshot/resume.c */
 /* `--from` of replay/run: an event number, or sN / N.snap for recorded snapshot N of dir. */
 int replay__resolve_from(const char *dir, const char *arg, uint64_t *event, struct rrvm_err *err);
 
@@ -43,6 +44,19 @@ double run__now_s(void);
 /* `rrvm run --gdb`: serves gdb on SPEC until it detaches (the VM then runs
  * on) or kills it (vm->stop is set). 0 or an exit status (gdb/cmd_gdb.c). */
 int run__gdb(struct vm *vm, const char *spec, bool listen_any);
+
+/* `rrvm replay --gdb` (serve) or plain `rrvm replay` on a terminal (launch
+ * gdb connected): gdb/cmd_gdb.c. Returns the exit status. */
+struct replay_gdb_opts {
+	const char *serve;        /* --gdb[=SPEC]: serve and wait ("" default port) */
+	bool launch;              /* start gdb as a child, connected over a private Unix socket */
+	bool listen_any;
+	uint64_t from;            /* --from EVENT */
+	const char *symbols;      /* --symbols ELF */
+	const char *disk;         /* --disk PATH (recordings with a disk) */
+	bool allow_image_mismatch;
+};
+int replay__gdb(const char *trace_dir, const struct replay_gdb_opts *o);
 
 /* Prints the one-line explanation of how the VM stopped and returns the
  * process exit status. */

@@ -8,6 +8,7 @@
 
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "core/x86.h"
 #include "replay/replayer.h"
 
 #define DR6_BS (1ull << 14)
@@ -63,6 +64,20 @@ void guest_debug__free(struct vm *vm, int slot)
 		memset(&vm->gdbg.slot[slot], 0, sizeof(vm->gdbg.slot[slot]));
 }
 
+void guest_debug__release(struct vm *vm, enum gd_owner owner)
+{
+	for (int i = 0; i < GD_SLOTS; i++)
+		if (vm->gdbg.slot[i].owner == owner)
+			guest_debug__free(vm, i);
+	if (owner == GD_OWNER_REPLAY)
+		vm->gdbg.step &= ~(unsigned)GD_STEP_REPLAY;
+	if (owner == GD_OWNER_GDB) {
+		vm->gdbg.step &= ~(unsigned)GD_STEP_GDB;
+		vm->gdbg.irq_slot = vm->gdbg.hlt_slot = -1;
+		vm->gdbg.irq_step_suspended = false;
+	}
+}
+
 int guest_debug__step(struct vm *vm, enum gd_stepper who, bool on)
 {
 	if (on)
@@ -72,11 +87,66 @@ int guest_debug__step(struct vm *vm, enum gd_stepper who, bool on)
 	return guest_debug__apply(vm);
 }
 
+void guest_debug__injected(struct vm *vm, uint32_t vector)
+{
+	struct guest_debug *g = &vm->gdbg;
+	if (!((g->step & GD_STEP_GDB) || g->irq_step_suspended) || vector > 255)
+		return;
+	struct kvm_sregs s;
+	uint8_t d[16];
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0 ||
+	    x86__read_virt(&vm->mem, &s, s.idt.base + 16ull * vector, d, 16) != 16)
+		return;
+	uint64_t handler = (uint64_t)(d[0] | d[1] << 8) | (uint64_t)(d[6] | d[7] << 8) << 16 |
+			   (uint64_t)(d[8] | d[9] << 8 | d[10] << 16 | (uint32_t)d[11] << 24) << 32;
+	if (g->irq_slot >= 0 && g->irq_slot < GD_SLOTS && g->slot[g->irq_slot].owner == GD_OWNER_GDB)
+		guest_debug__free(vm, g->irq_slot);
+	g->irq_slot = guest_debug__alloc(vm, GD_OWNER_GDB, GD_EXEC, handler, 1);
+	if (g->irq_slot < 0)
+		return;
+	/* Deliver with TF clear: the interrupt frame must hold the guest's own
+	 * RFLAGS (a TF in it would leak into guest memory and come back at
+	 * IRETQ). Stepping resumes at the handler's breakpoint. */
+	g->step &= ~(unsigned)GD_STEP_GDB;
+	g->irq_step_suspended = true;
+	guest_debug__apply(vm);
+}
+
+void guest_debug__step_over_hlt(struct vm *vm, uint64_t next)
+{
+	struct guest_debug *g = &vm->gdbg;
+	if (g->hlt_slot >= 0 && g->hlt_slot < GD_SLOTS && g->slot[g->hlt_slot].owner == GD_OWNER_GDB)
+		guest_debug__free(vm, g->hlt_slot);
+	g->hlt_slot = guest_debug__alloc(vm, GD_OWNER_GDB, GD_EXEC, next, 1);
+	g->step &= ~(unsigned)GD_STEP_GDB;
+	g->irq_step_suspended = true;
+	guest_debug__apply(vm);
+}
+
+static bool resume_slot_at(struct guest_debug *g, int slot, uint64_t pc)
+{
+	return slot >= 0 && slot < GD_SLOTS && g->slot[slot].owner == GD_OWNER_GDB && g->slot[slot].addr == pc;
+}
+
 void guest_debug__exit(struct vm *vm)
 {
 	struct guest_debug *g = &vm->gdbg;
 	g->dr6 = vm->run->debug.arch.dr6;
 	g->pc = vm->run->debug.arch.pc;
+	/* The breakpoint after a HLT or on the handler of an interrupt gdb's
+	 * stepping was suspended for: that is gdb's step. */
+	if (resume_slot_at(g, g->irq_slot, g->pc) || resume_slot_at(g, g->hlt_slot, g->pc)) {
+		if (g->irq_slot >= 0 && g->slot[g->irq_slot].owner == GD_OWNER_GDB)
+			guest_debug__free(vm, g->irq_slot);
+		if (g->hlt_slot >= 0 && g->slot[g->hlt_slot].owner == GD_OWNER_GDB)
+			guest_debug__free(vm, g->hlt_slot);
+		g->irq_slot = g->hlt_slot = -1;
+		if (g->irq_step_suspended)
+			g->step |= GD_STEP_GDB;
+		g->irq_step_suspended = false;
+		guest_debug__apply(vm);   /* re-arms TF at this RIP */
+		g->dr6 = (g->dr6 & ~0xfull) | (1ull << 14);
+	}
 	g->hit = 0;
 	for (int i = 0; i < GD_SLOTS; i++)
 		if (g->slot[i].owner != GD_FREE && g->slot[i].enabled && (g->dr6 & (1ull << i)))

@@ -38,6 +38,10 @@ struct guest_debug {
 	bool (*filter)(struct vm *vm, void *ctx);
 	void *filter_ctx;
 	int last_errno;           /* KVM_SET_GUEST_DEBUG failure, 0 when fine */
+	int irq_slot;             /* gdb single-step into an injected interrupt: a breakpoint on
+				   * its handler (TF is cleared on delivery), -1 when none */
+	int hlt_slot;             /* gdb single-step over HLT: a breakpoint after it, -1 when none */
+	bool irq_step_suspended;  /* gdb's step is off until one of those breakpoints fires */
 };
 
 /* Writes the combined state to KVM (KVM_SET_GUEST_DEBUG). 0 or -errno. */
@@ -47,6 +51,9 @@ int guest_debug__apply(struct vm *vm);
 int guest_debug__alloc(struct vm *vm, enum gd_owner owner, enum gd_type type, uint64_t addr, unsigned len);
 /* Frees a slot (does not apply). */
 void guest_debug__free(struct vm *vm, int slot);
+/* Frees every slot and step request of one owner (a replay repositioned by
+ * a snapshot restore has no landmark armed any more). Does not apply. */
+void guest_debug__release(struct vm *vm, enum gd_owner owner);
 /* Turns single-step on or off for one stepper, and applies. 0 or -errno. */
 int guest_debug__step(struct vm *vm, enum gd_stepper who, bool on);
 
@@ -54,6 +61,18 @@ int guest_debug__step(struct vm *vm, enum gd_stepper who, bool on);
  * hands landmark hits and landmark steps to the replayer, and marks the
  * debugger's hits (gdb_stop). Never a guest-caused exit. */
 void guest_debug__exit(struct vm *vm);
+
+/* An interrupt is about to be delivered (KVM_INTERRUPT done). While gdb
+ * single-steps, arms an execute breakpoint on the handler the IDT names:
+ * delivery clears TF, so single-stepping alone would run the whole
+ * handler in one step. The hit counts as gdb's step. */
+void guest_debug__injected(struct vm *vm, uint32_t vector);
+
+/* gdb single-steps onto a HLT: a step would turn the HLT exit (a point in
+ * time) into a debug exit. Suspends gdb's step; a breakpoint at `next`
+ * (after the HLT) or on the handler of the interrupt that wakes it resumes
+ * stepping. */
+void guest_debug__step_over_hlt(struct vm *vm, uint64_t next);
 
 /* Thread-safe: makes the vCPU loop stop soon with VM_STOP_DEBUG. */
 void guest_debug__interrupt(struct vm *vm);

@@ -17,6 +17,7 @@ static const struct subcommand subcommands[] = {
 	{ "record", cmd_record, "run a VM and record everything nondeterministic into a trace" },
 	{ "replay", cmd_replay, "re-execute a trace exactly, stopping at the first divergence" },
 	{ "trace", cmd_trace, "show a trace: header and statistics, events, console text" },
+	{ "snapshot", cmd_snapshot, "list, show and compare the snapshots recorded in a trace" },
 	{ "tui", cmd_tui, "browse a trace in the terminal: timeline, console, events, registers, memory" },
 	{ "cpuid", cpu__cmd, "print the CPUID table of a CPU profile" },
 	{ "doctor", doctor__cmd, "probe what this host's KVM can do and what rrvm will do about it" },

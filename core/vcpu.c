@@ -199,3 +199,29 @@ void vcpu__print_stats(const struct vm *vm, FILE *f, double wall_s)
 		(unsigned long long)vm->msr_exits, (unsigned long long)vm->unhandled_pio,
 		(unsigned long long)vm->unhandled_mmio);
 }
+
+static int read_regs(struct vm *vm, uint64_t out[18])
+{
+	struct kvm_regs g;
+	if (vm->sync_regs)
+		g = vm->run->s.regs.regs;
+	else if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &g) < 0)
+		return -errno;
+	const uint64_t v[18] = { g.rax, g.rbx, g.rcx, g.rdx, g.rsi, g.rdi, g.rsp, g.rbp, g.r8, g.r9,
+				 g.r10, g.r11, g.r12, g.r13, g.r14, g.r15, g.rip, g.rflags };
+	memcpy(out, v, sizeof(v));
+	return 0;
+}
+
+void vcpu__capture_exit_regs(struct vm *vm)
+{
+	vm->exit_regs_valid = read_regs(vm, vm->exit_regs) == 0;
+}
+
+int vcpu__exit_regs(struct vm *vm, uint64_t out[18])
+{
+	if (!vm->exit_regs_valid)
+		return read_regs(vm, out);
+	memcpy(out, vm->exit_regs, sizeof(vm->exit_regs));
+	return 0;
+}

@@ -24,6 +24,15 @@ void vcpu__describe_internal_error(struct vm *vm);
 int vcpu__start_input(struct vm *vm);
 void vcpu__stop_input(struct vm *vm);
 
+/* Keeps the registers as KVM_RUN returned them (vm->exit_regs): from the run
+ * area when KVM syncs them, else KVM_GET_REGS. Called by the loop right
+ * after KVM_RUN, before any handler runs: completing an IN (core/tsc_port.c)
+ * moves RIP and RAX on. */
+void vcpu__capture_exit_regs(struct vm *vm);
+/* The registers at the latest exit in TR_REGS order (record/trace.h: rax ...
+ * r15, rip, rflags): the captured ones, else read now. 0 or -errno. */
+int vcpu__exit_regs(struct vm *vm, uint64_t out[18]);
+
 /* Exit counts by reason, kicks and injected interrupts. */
 void vcpu__print_stats(const struct vm *vm, FILE *f, double wall_s);
 

@@ -160,6 +160,7 @@ static int prepare_injection(struct vm *vm)
 		if (vm->rec && at_exit)
 			recorder__irq(vm->rec, vm, vector);
 		vm->irqs_injected++;
+		guest_debug__injected(vm, vector);   /* gdb stepping: stop at the handler */
 		if (at_exit)
 			run->request_interrupt_window = 0;
 	} else if (at_exit) {
@@ -423,6 +424,9 @@ int vm__run(struct vm *vm)
 			}
 			vm->run->exit_reason = KVM_EXIT_INTR;
 		}
+		vm->exit_regs_valid = false;
+		if ((vm->rec || vm->rep) && r == 0)
+			vcpu__capture_exit_regs(vm);
 		if (shadow_step) {
 			shadow_step = false;
 			set_step(vm, false);

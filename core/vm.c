@@ -111,6 +111,12 @@ static int create_vcpu(struct vm *vm, struct rrvm_err *err)
 		vm->run = NULL;
 		return err__set(err, -errno, "cannot map the vCPU run area: %s", strerror(errno));
 	}
+	/* Registers at every exit for free (the trace's TR_REGS), where KVM offers it. */
+	int sync = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	if (sync > 0 && (sync & KVM_SYNC_X86_REGS)) {
+		vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+		vm->sync_regs = true;
+	}
 	if (vm->cfg.cpuid) {
 		size_t sz = sizeof(*vm->cpuid) + vm->cfg.cpuid->nent * sizeof(vm->cpuid->entries[0]);
 		vm->cpuid = malloc(sz);
@@ -153,6 +159,8 @@ int vm__create(struct vm **out, const struct vm_config *cfg, struct rrvm_err *er
 	if (rc)
 		return rc;
 	struct vm *vm = calloc(1, sizeof(*vm));
+	if (vm)
+		vm->gdbg.irq_slot = vm->gdbg.hlt_slot = -1;
 	if (!vm)
 		return err__set(err, -ENOMEM, "out of memory");
 	vm->cfg = *cfg;

@@ -93,6 +93,10 @@ struct vm {
 	struct recorder *rec;       /* set while recording */
 	struct replayer *rep;       /* set while replaying */
 	bool last_exit_guest;       /* the latest KVM_RUN ended in a guest-caused exit */
+	bool sync_regs;             /* KVM fills run->s.regs.regs at every exit (KVM_CAP_SYNC_REGS) */
+	uint64_t exit_regs[18];     /* recording/replay: registers as the latest exit left them
+				     * (before any handler completes an IN), vcpu__exit_regs order */
+	bool exit_regs_valid;
 	bool deferred;              /* an injection at a kick was deferred: retry soon */
 
 	/* Guest clock (DESIGN.md contract 6). */

@@ -2,6 +2,7 @@
 #include "gdb/exec.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/guest_debug.h"
@@ -74,6 +75,8 @@ static int load(struct exec *e, struct vm *vm)
 	for (int i = 0; i < GD_SLOTS; i++)
 		if (vm->gdbg.slot[i].owner == GD_OWNER_GDB)
 			guest_debug__free(vm, i);
+	vm->gdbg.irq_slot = vm->gdbg.hlt_slot = -1;
+	vm->gdbg.irq_step_suspended = false;
 	for (int i = 0; i < e->nbp + e->nextra; i++) {
 		bool extra = i >= e->nbp;
 		enum gd_type t = extra ? GD_EXEC : gd_type_of(e->bp[i].type);
@@ -138,20 +141,58 @@ static void classify(struct exec *e, struct vm *vm, struct exec_trap *t)
 	}
 }
 
-/* guest_debug filter: in the vCPU thread, at each of gdb's traps. */
+/* guest_debug filter: in the vCPU thread, at each of gdb's traps. When the
+ * guest runs on past an execute breakpoint, that breakpoint is disarmed for
+ * one single-step (this host ignores RF), then re-armed. */
 static bool filter(struct vm *vm, void *ctx)
 {
 	struct exec *e = ctx;
 	struct exec_trap t;
 	classify(e, vm, &t);
+	if (e->overstep && t.stepped) {
+		for (int s = 0; s < GD_SLOTS; s++)
+			if (e->overstep & (1u << s))
+				vm->gdbg.slot[s].enabled = true;
+		e->overstep = 0;
+		guest_debug__step(vm, GD_STEP_GDB, e->stepping);
+		if (!e->stepping) {
+			t.stepped = false;
+			if (t.bp < 0 && !t.extra)
+				return false;   /* the step over a breakpoint: not a trap of its own */
+		}
+	}
 	if (t.stepped)
 		e->steps++;
 	e->last = t;
+	if (e->trace)
+		fprintf(stderr, "rrvm gdb exec: pc 0x%llx%s%s bp %d exits %llu irqs %llu\n", (unsigned long long)t.pc,
+			t.stepped ? " step" : "", t.extra ? " extra" : "", t.bp, (unsigned long long)vm->exits,
+			(unsigned long long)vm->irqs_injected);
 	if (t.ring3 && e->stepping)
 		return true;
-	if (e->on_trap)
-		return e->on_trap(e->scan_ctx, vm, &t) != 0;
-	return e->want_step || t.bp >= 0 || t.extra;
+	bool stop = e->on_trap ? e->on_trap(e->scan_ctx, vm, &t) != 0 : (e->want_step || t.bp >= 0 || t.extra);
+	if (!stop && e->stepping) {
+		struct kvm_sregs sr;
+		uint8_t op = 0;
+		if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sr) == 0 && x86__read_virt(&vm->mem, &sr, t.pc, &op, 1) == 1 &&
+		    op == 0xf4)
+			guest_debug__step_over_hlt(vm, t.pc + 1);   /* the HLT exit must happen */
+		else
+			guest_debug__apply(vm);   /* TF again at this RIP: IRETQ/POPF may have cleared it */
+	}
+	if (!stop && !e->stepping) {
+		unsigned exec_hit = 0;
+		for (int s = 0; s < GD_SLOTS; s++)
+			if ((vm->gdbg.gdb_hit & (1u << s)) && vm->gdbg.slot[s].type == GD_EXEC) {
+				exec_hit |= 1u << s;
+				vm->gdbg.slot[s].enabled = false;
+			}
+		if (exec_hit) {
+			e->overstep = exec_hit;
+			guest_debug__step(vm, GD_STEP_GDB, true);
+		}
+	}
+	return stop;
 }
 
 static int run_once(struct exec *e, struct vm *vm, enum exec_result *res, struct exec_trap *t)
@@ -161,6 +202,14 @@ static int run_once(struct exec *e, struct vm *vm, enum exec_result *res, struct
 		return rc;
 	if ((rc = guest_debug__step(vm, GD_STEP_GDB, e->stepping)))
 		return rc;
+	if (e->stepping) {
+		struct kvm_regs r;
+		struct kvm_sregs sr;
+		uint8_t op = 0;
+		if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) == 0 && ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sr) == 0 &&
+		    x86__read_virt(&vm->mem, &sr, r.rip, &op, 1) == 1 && op == 0xf4)
+			guest_debug__step_over_hlt(vm, r.rip + 1);   /* the HLT exit must happen */
+	}
 	if (e->sw_watch) {
 		struct kvm_sregs sr;
 		if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sr) < 0)
@@ -175,6 +224,7 @@ static int run_once(struct exec *e, struct vm *vm, enum exec_result *res, struct
 	vm->gdbg.gdb_hit = 0;
 	vm->gdbg.filter = filter;
 	vm->gdbg.filter_ctx = e;
+	e->overstep = 0;
 	rc = e->run(e->ctx, vm);
 	vm->gdbg.filter = NULL;
 	guest_debug__step(vm, GD_STEP_GDB, false);

@@ -49,6 +49,8 @@ struct exec {
 	uint8_t wval[EXEC_MAX_BPS][8];
 	struct exec_trap last;
 	uint64_t steps;     /* single-steps taken (statistics) */
+	bool trace;         /* RRVM_GDB_TRACE: every trap on stderr */
+	unsigned overstep;  /* slots disarmed while stepping over them (filter) */
 };
 
 /* What one forward leg ended with. */

@@ -12,6 +12,7 @@
 
 #include "core/doctor.h"
 #include "core/fingerprint.h"
+#include "core/vcpu.h"
 #include "core/virtio.h"
 #include "core/vm.h"
 #include "core/x86.h"
@@ -253,6 +254,13 @@ void recorder__exit(struct recorder *r, struct vm *vm)
 	append(r, vm, &ev);
 	r->exit_recs = 1;
 	uint64_t n = trace_writer__event_no(r->w);
+	/* The registers at the exit: replay checks them and names the ones that
+	 * differ; tools show them at any event without replaying. */
+	struct trace_event regs = { .type = TR_REGS, .event_no = n };
+	if (vcpu__exit_regs(vm, regs.u.regs.v) == 0) {
+		append(r, vm, &regs);
+		r->exit_recs++;
+	}
 	if (data && !x->has_value && x->dir == TRACE_DIR_IN) {
 		struct trace_event in = { .type = TR_IN_VALUE, .event_no = n };
 		in.u.in = (struct trace_in_value){ .size = x->size, .data = data, .len = len };

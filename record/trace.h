@@ -11,7 +11,7 @@
 /* The format this code writes. Readers accept any 1.x (skipping what a newer
  * minor added) and refuse any other major with both versions in the message. */
 #define TRACE_FORMAT_MAJOR 1
-#define TRACE_FORMAT_MINOR 0
+#define TRACE_FORMAT_MINOR 1
 
 #define TRACE_UUID_LEN 16
 #define TRACE_NAME_MAX 64              /* rrvm_version, cpu_profile: at most 63 bytes + NUL */
@@ -96,6 +96,7 @@ enum trace_rec {
 	TR_RDTSC = 9,       /* value returned at a rewritten RDTSC/RDTSCP site */
 	TR_SNAPSHOT = 10,   /* a snapshot was taken here (content lives elsewhere) */
 	TR_STOP = 11,       /* how the run ended */
+	TR_REGS = 12,       /* the GPRs, RIP and RFLAGS at the preceding exit (1.1) */
 	TR__COUNT           /* one past the last type this build knows */
 };
 
@@ -126,6 +127,13 @@ struct trace_dma { uint64_t gpa; const uint8_t *data; uint32_t len; };
 struct trace_rdtsc { uint64_t rip, value; uint32_t aux; };
 struct trace_snapshot { uint64_t id; const uint8_t *name; uint32_t len; };
 struct trace_stop { uint32_t reason; int64_t status; const uint8_t *msg; uint32_t len; };
+/* Registers in this order: rax rbx rcx rdx rsi rdi rsp rbp r8-r15 rip rflags. */
+#define TRACE_NREGS 18
+struct trace_regs {
+	uint64_t v[TRACE_NREGS];
+	uint32_t changed;   /* reader: bit i set when v[i] differs from the chunk's previous TR_REGS
+			     * (every nonzero register for the first one); ignored by writers */
+};
 
 /* One record. event_no: for TR_EXIT the exit's number (1 for the first exit;
  * the writer assigns it when 0 is given); for every other record the number of
@@ -149,11 +157,14 @@ struct trace_event {
 		struct trace_rdtsc rdtsc;
 		struct trace_snapshot snapshot;
 		struct trace_stop stop;
+		struct trace_regs regs;
 	} u;
 };
 
 /* "exit", "irq", ... ("unknown" for others). */
 const char *trace__rec_name(uint32_t type);
+/* "rax" ... "rflags" for TR_REGS slot i < TRACE_NREGS. */
+const char *trace__reg_name(unsigned i);
 /* The u32 value hash recorder and replayer agree on: CRC32C of the bytes moved. */
 uint32_t trace__value_hash(const void *data, size_t len);
 /* The same for an access of size <= 8 bytes: the `size` low bytes of value, little-endian.

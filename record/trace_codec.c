@@ -73,9 +73,18 @@ const char *trace__rec_name(uint32_t type)
 		[TR_EXIT] = "exit", [TR_IN_VALUE] = "in_value", [TR_IRQ] = "irq",
 		[TR_LANDMARK] = "landmark", [TR_DEFERRAL] = "deferral", [TR_CONSOLE_OUT] = "console_out",
 		[TR_CONSOLE_IN] = "console_in", [TR_DMA] = "dma", [TR_RDTSC] = "rdtsc",
-		[TR_SNAPSHOT] = "snapshot", [TR_STOP] = "stop",
+		[TR_SNAPSHOT] = "snapshot", [TR_STOP] = "stop", [TR_REGS] = "regs",
 	};
 	return type > 0 && type < TR__COUNT ? names[type] : "unknown";
+}
+
+const char *trace__reg_name(unsigned i)
+{
+	static const char *const names[TRACE_NREGS] = {
+		"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp", "r8", "r9",
+		"r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags",
+	};
+	return i < TRACE_NREGS ? names[i] : "?";
 }
 
 /* ---- records ----------------------------------------------------------- */
@@ -89,7 +98,9 @@ const char *trace__rec_name(uint32_t type)
 #define EXF_SIZE_MASK 0x60
 #define EXF_HASH_IMPLIED 0x80 /* hash omitted: it is trace__value_hash_u64(value, size) */
 
-#define HEAD_MAX 96          /* longest fixed part of any record */
+#define HEAD_MAX 96          /* longest fixed part of any record but TR_REGS */
+/* TR_REGS: type, length (payload <= 183 bytes: a 2-byte varint), mask, one varint per register. */
+#define TC_REGS_MAX (1 + 2 + 3 + TRACE_NREGS * TC_VARINT_MAX)
 
 static unsigned size_code(uint32_t size)
 {
@@ -135,6 +146,8 @@ size_t trace_codec__max_size(const struct trace_event *ev)
 	uint32_t len;
 	if (ev->type == TR_EXIT)
 		return TC_EXIT_MAX;
+	if (ev->type == TR_REGS)
+		return TC_REGS_MAX;
 	trace_codec__blob(ev, &len);
 	return 1 + TC_VARINT_MAX + HEAD_MAX + TC_VARINT_MAX + len;
 }
@@ -177,6 +190,31 @@ static size_t encode_exit(uint8_t *dst, const struct trace_event *ev, struct tc_
 	return (size_t)(q - dst);
 }
 
+/* TR_REGS payload: varint mask of the registers that differ from the chunk's
+ * previous TR_REGS (zero at a chunk start), then for each, in slot order, the
+ * zigzag varint of (new - previous) mod 2^64. */
+static size_t encode_regs(uint8_t *dst, const struct trace_event *ev, struct tc_state *st)
+{
+	uint8_t *q = dst + 3;   /* payload first, then type and length in front of it (memmove) */
+	uint32_t mask = 0;
+	for (unsigned i = 0; i < TRACE_NREGS; i++)
+		if (ev->u.regs.v[i] != st->regs[i])
+			mask |= 1u << i;
+	q += tc_varint_put(q, mask);
+	for (unsigned i = 0; i < TRACE_NREGS; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		q += tc_varint_put(q, tc_zigzag((int64_t)(ev->u.regs.v[i] - st->regs[i])));
+		st->regs[i] = ev->u.regs.v[i];
+	}
+	size_t plen = (size_t)(q - dst - 3);
+	size_t n = 0;
+	dst[n++] = TR_REGS;
+	n += tc_varint_put(dst + n, plen);
+	memmove(dst + n, dst + 3, plen);
+	return n + plen;
+}
+
 size_t trace_codec__encode(uint8_t *dst, const struct trace_event *ev, struct tc_state *st)
 {
 	uint8_t head[HEAD_MAX];
@@ -185,6 +223,8 @@ size_t trace_codec__encode(uint8_t *dst, const struct trace_event *ev, struct tc
 	switch (ev->type) {
 	case TR_EXIT:
 		return encode_exit(dst, ev, st);
+	case TR_REGS:
+		return encode_regs(dst, ev, st);
 	case TR_IN_VALUE:
 		h += tc_varint_put(head + h, ev->u.in.size);
 		h += tc_varint_put(head + h, ev->u.in.value);
@@ -387,6 +427,22 @@ int trace_codec__decode(const uint8_t **pp, const uint8_t *end, struct trace_eve
 		ev->u.stop.reason = rd_v32(&q, pend, &bad);
 		ev->u.stop.status = tc_unzigzag(rd_v(&q, pend, &bad));
 		break;
+	case TR_REGS: {
+		uint64_t mask = rd_v(&q, pend, &bad);
+		if (!bad && mask >> TRACE_NREGS) {
+			*why = "regs record names a register slot past rflags";
+			return -1;
+		}
+		uint64_t v[TRACE_NREGS];
+		for (unsigned i = 0; i < TRACE_NREGS; i++)
+			v[i] = st->regs[i] + ((mask >> i & 1) ? (uint64_t)tc_unzigzag(rd_v(&q, pend, &bad)) : 0);
+		if (bad)
+			break;
+		memcpy(st->regs, v, sizeof(v));
+		memcpy(ev->u.regs.v, v, sizeof(v));
+		ev->u.regs.changed = (uint32_t)mask;
+		break;
+	}
 	default:
 		break;
 	}

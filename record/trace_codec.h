@@ -77,13 +77,14 @@ uint32_t trace_codec__crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* ---- event records ---------------------------------------------------- */
 
-/* Decoder/encoder state, reset at every chunk start from its header. Only
- * TR_EXIT changes it. */
+/* Decoder/encoder state, reset at every chunk start from its header (regs to
+ * zero). TR_EXIT and TR_REGS change it. */
 struct tc_state {
 	uint64_t exits;       /* number of the latest exit */
 	uint64_t time_ns;     /* its guest time */
 	uint64_t addr;        /* its address (for the same-address flag) */
 	int have_addr;        /* an exit was coded in this chunk: addr is valid */
+	uint64_t regs[TRACE_NREGS]; /* the chunk's latest TR_REGS values (deltas start here) */
 };
 
 /* Longest encoded TR_EXIT: type, length, reason, flags, 4 varints, hash, value. */

@@ -33,6 +33,11 @@ struct trace_writer {
 	struct trace_stats stats;
 	int failed;                      /* sticky -errno of a failed write */
 	char errmsg[512];
+	/* Disk space for the open chunk is allocated before its records are
+	 * accepted (fallocate, KEEP_SIZE: invisible to readers), so a full disk
+	 * stops the recording with every accepted event on disk. */
+	uint64_t reserved_end;           /* `events` bytes allocated, >= file_off */
+	int reserve;                     /* 1: the filesystem supports it */
 };
 
 static int fail(struct trace_writer *w, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -54,6 +59,7 @@ static void chunk_reset(struct trace_writer *w)
 	w->cur.base_event = w->st.exits;
 	w->cur.base_time_ns = w->st.time_ns;
 	w->st.have_addr = 0;
+	memset(w->st.regs, 0, sizeof(w->st.regs));
 }
 
 /* Compresses the open chunk and writes header + body with one write(). On
@@ -117,6 +123,47 @@ static int seal(struct trace_writer *w)
 	return 0;
 }
 
+/* Makes sure the open chunk, grown by `need` raw bytes, fits in allocated
+ * space (sealed uncompressed at worst). Asks for a chunk target more than
+ * that at a time; when the disk cannot give it, for exactly that; when not
+ * even that, seals the open chunk into the space it has and, if the record
+ * still does not fit, fails with -ENOSPC: the trace then holds every record
+ * accepted before. */
+static int reserve_for(struct trace_writer *w, size_t need)
+{
+	if (!w->reserve)
+		return 0;
+	for (int sealed = 0;; sealed = 1) {
+		uint64_t end = w->file_off + TC_CHUNK_HDR_LEN + w->raw_len + need;
+		if (end <= w->reserved_end)
+			return 0;
+		uint64_t want[2] = { end + w->chunk_bytes, end };
+		int nospace = 0;
+		for (int i = 0; i < 2; i++) {
+			if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, (off_t)w->reserved_end,
+				      (off_t)(want[i] - w->reserved_end)) == 0) {
+				w->reserved_end = want[i];
+				return 0;
+			}
+			if (errno == EOPNOTSUPP || errno == ENOSYS) {
+				w->reserve = 0;   /* this filesystem cannot: writes may fail as before */
+				return 0;
+			}
+			if (errno != ENOSPC && errno != EDQUOT && errno != EFBIG)
+				return fail(w, -errno, "events: cannot allocate disk space at offset %llu: %s",
+					    (unsigned long long)w->reserved_end, strerror(errno));
+			nospace = errno;
+		}
+		if (sealed || !w->raw_len)
+			return fail(w, -nospace, "events: out of space (%s) after offset %llu; the trace holds every "
+				    "event up to %llu", strerror(nospace), (unsigned long long)w->file_off,
+				    (unsigned long long)w->st.exits);
+		int rc = seal(w);
+		if (rc)
+			return rc;
+	}
+}
+
 int trace_writer__append(struct trace_writer *w, const struct trace_event *ev)
 {
 	uint32_t blen;
@@ -143,6 +190,9 @@ int trace_writer__append(struct trace_writer *w, const struct trace_event *ev)
 		if (rc)
 			return rc;
 	}
+	int rrc = reserve_for(w, need);
+	if (rrc)
+		return rrc;
 	if (need > w->raw_cap) {
 		uint8_t *r = realloc(w->raw, need);
 		if (!r)
@@ -224,6 +274,11 @@ int trace_writer__close(struct trace_writer *w, struct rrvm_err *err)
 	struct tc_buf b = { 0 };
 	struct rrvm_err e2;
 	int rc = seal(w);
+
+	/* Give back the allocation past the data: index and footer may need it. */
+	if (w->reserve && w->reserved_end > w->file_off)
+		fallocate(w->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)w->file_off,
+			  (off_t)(w->reserved_end - w->file_off));
 
 	if (!rc && fsync(w->fd))
 		rc = fail(w, -errno, "events: fsync failed: %s", strerror(errno));
@@ -355,6 +410,8 @@ int trace_writer__open_opts(struct trace_writer **wp, const char *dir, const str
 		goto fail;
 	}
 	w->file_off = sizeof(pre);
+	w->reserved_end = w->file_off;
+	w->reserve = 1;
 	chunk_reset(w);
 	free(b.p);
 	*wp = w;

@@ -36,12 +36,22 @@ static void replay_usage(FILE *f)
 		   "                      recorded SHA-256 (seen through the trace's disk.undo journal when the\n"
 		   "                      recording wrote it in place); replay's writes go to a throw-away\n"
 		   "                      temporary file, never to PATH\n"
+		   "\n"
+		   "debugging (gdb/): on a terminal, plain `rrvm replay TRACE_DIR` starts gdb connected to\n"
+		   "the replay, with the kernel's symbols from TRACE_DIR/kernel (the recorded ELF)\n"
+		   "  --gdb[=PORT|unix:PATH]  serve gdb and wait (default port 1234, 127.0.0.1 only;\n"
+		   "                      `target remote :PORT`); forwards and backwards, read-only\n"
+		   "  --gdb-listen-any    listen on every address, not only 127.0.0.1\n"
+		   "                      (--from EVENT|sN: the debugger starts there; default: the first instruction)\n"
+		   "  --symbols ELF       symbols for the launched gdb (default TRACE_DIR/kernel)\n"
+		   "  --no-gdb            on a terminal too, just replay (no debugger)\n"
 		   "  -h, --help          this help\n\n"
 		   "exit status: the recorded run's status when replay reaches its end (0 poweroff,\n"
 		   "3 panic, ...; with --check: 0), 9 divergence, 1 unreadable trace or monitor error\n");
 }
 
-enum { OPT_TO = 256, OPT_QUIET, OPT_CHECK, OPT_ALLOW, OPT_STATS, OPT_FROM, OPT_DISK };
+enum { OPT_TO = 256, OPT_QUIET, OPT_CHECK, OPT_ALLOW, OPT_STATS, OPT_FROM, OPT_DISK, OPT_GDB, OPT_GDB_ANY,
+       OPT_SYMBOLS, OPT_NO_GDB };
 
 /* "--from" argument: an event number, or sN / N.snap for recorded snapshot N. */
 int replay__resolve_from(const char *dir, const char *arg, uint64_t *event, struct rrvm_err *err)
@@ -87,10 +97,16 @@ int cmd_replay(int argc, char **argv)
 		{ "allow-image-mismatch", no_argument, NULL, OPT_ALLOW },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "gdb", optional_argument, NULL, OPT_GDB },
+		{ "gdb-listen-any", no_argument, NULL, OPT_GDB_ANY },
+		{ "symbols", required_argument, NULL, OPT_SYMBOLS },
+		{ "no-gdb", no_argument, NULL, OPT_NO_GDB },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct replay_opts ro = { .console_fd = STDOUT_FILENO };   /* to_event, quiet, console */
+	struct replay_opts ro = { .console_fd = STDOUT_FILENO };
+	struct replay_gdb_opts go = { 0 };
+	bool no_gdb = false;   /* to_event, quiet, console */
 	bool check = false, allow = false, stats = false;
 	const char *so_disk = NULL;
 	const char *from = NULL;
@@ -115,6 +131,10 @@ int cmd_replay(int argc, char **argv)
 		case OPT_ALLOW: allow = true; break;
 		case OPT_STATS: stats = true; break;
 		case OPT_DISK: so_disk = optarg; break;
+		case OPT_GDB: go.serve = optarg ? optarg : ""; break;
+		case OPT_GDB_ANY: go.listen_any = true; break;
+		case OPT_SYMBOLS: go.symbols = optarg; break;
+		case OPT_NO_GDB: no_gdb = true; break;
 		case 'h': replay_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "rrvm replay: unknown option '%s' (rrvm replay --help)\n", argv[optind - 1]);
@@ -126,6 +146,20 @@ int cmd_replay(int argc, char **argv)
 		return RRVM_EXIT_USAGE;
 	}
 	const char *dir = argv[optind];
+	/* On a terminal (and nothing else asked for), the replay is for debugging: start gdb. */
+	bool plain = !ro.to_event && !check && !stats && !ro.quiet;
+	if (!go.serve && !no_gdb && plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+		go.launch = true;
+	if (go.serve || go.launch) {
+		struct rrvm_err ferr = { "" };
+		if (from && replay__resolve_from(dir, from, &go.from, &ferr)) {
+			fprintf(stderr, "rrvm replay: --from: %s\n", ferr.msg);
+			return RRVM_EXIT_USAGE;
+		}
+		go.allow_image_mismatch = allow;
+		go.disk = so_disk;
+		return replay__gdb(dir, &go);
+	}
 
 	struct rrvm_err err = { "" };
 	struct session_opts so = { .quiet = ro.quiet, .console_fd = ro.console_fd, .allow_image_mismatch = allow,

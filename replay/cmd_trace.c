@@ -44,7 +44,7 @@ static const char dump_help[] =
 	"\n"
 	"One line per record: event number, guest time (s), kind, fields.\n"
 	"  --kind K[,K..]  only these kinds: exit, in_value, irq, landmark, deferral, console,\n"
-	"                  input, dma, rdtsc, snapshot, stop\n"
+	"                  input, dma, rdtsc, snapshot, stop, regs\n"
 	"  --from N        from event N (records belonging to exit N and later; seeks)\n"
 	"  --to N          up to event N, inclusive\n"
 	"  --port P        only exits to this port / MMIO address / MSR (decimal or 0x hex)\n"

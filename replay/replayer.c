@@ -62,17 +62,68 @@ static void describe(char *buf, size_t len, uint32_t reason, uint32_t dir, uint6
 	}
 }
 
-static void diverge(struct vm *vm, uint64_t event, const char *expected, const char *actual)
+/* RFLAGS bits replay's own debugging sets (TF, RF): never compared. */
+#define RFLAGS_DEBUG_BITS ((1ull << 8) | (1ull << 16))
+
+/* Writes "rip 0x.. (recorded 0x..), rax ..." for the registers in now that
+ * differ from rec into buf; returns how many differ. */
+static unsigned regs_diff(char *buf, size_t len, const uint64_t now[TRACE_NREGS], const struct trace_regs *rec)
 {
-	struct kvm_regs g;
-	char regs[256] = "registers unreadable";
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &g) == 0)
-		snprintf(regs, sizeof(regs),
-			 "rip=%llx rsp=%llx rflags=%llx rax=%llx rbx=%llx rcx=%llx rdx=%llx rsi=%llx rdi=%llx",
-			 g.rip, g.rsp, g.rflags, g.rax, g.rbx, g.rcx, g.rdx, g.rsi, g.rdi);
+	unsigned n = 0;
+	size_t o = 0;
+	buf[0] = 0;
+	for (unsigned i = 0; i < TRACE_NREGS; i++) {
+		uint64_t a = now[i], b = rec->v[i];
+		if (i == TRACE_NREGS - 1) {
+			a &= ~RFLAGS_DEBUG_BITS;
+			b &= ~RFLAGS_DEBUG_BITS;
+		}
+		if (a == b)
+			continue;
+		if (o < len)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s 0x%" PRIx64 " (recorded 0x%" PRIx64 ")",
+					      n ? ", " : "", trace__reg_name(i), now[i], rec->v[i]);
+		n++;
+	}
+	return n;
+}
+
+/* Stops the replay with a report: the event, what the trace expected, what
+ * the guest did, and the registers: as a diff against the recorded ones when
+ * the trace has them (rec), else their values. */
+static void diverge(struct vm *vm, uint64_t event, const char *expected, const char *actual,
+		    const struct trace_regs *rec)
+{
+	uint64_t v[TRACE_NREGS];
+	char regs[640] = "registers unreadable";
+	if (vcpu__exit_regs(vm, v) == 0) {
+		if (rec) {
+			char d[600];
+			if (regs_diff(d, sizeof(d), v, rec))
+				snprintf(regs, sizeof(regs), "registers differ: %s", d);
+			else
+				snprintf(regs, sizeof(regs), "registers as recorded (rip 0x%" PRIx64 ")", v[16]);
+		} else {
+			snprintf(regs, sizeof(regs),
+				 "rip=%" PRIx64 " rsp=%" PRIx64 " rflags=%" PRIx64 " rax=%" PRIx64 " rbx=%" PRIx64
+				 " rcx=%" PRIx64 " rdx=%" PRIx64 " rsi=%" PRIx64 " rdi=%" PRIx64,
+				 v[16], v[6], v[17], v[0], v[1], v[2], v[3], v[4], v[5]);
+		}
+	}
 	vm__request_stop(vm, VM_STOP_DIVERGED, 0,
 			 "replay diverged at event %" PRIu64 ": expected %s, but the guest %s; %s",
 			 event, expected, actual, regs);
+}
+
+/* The TR_REGS that follows the TR_EXIT just consumed (event r->event + ahead). */
+static bool peek(struct replayer *r, struct vm *vm);
+static bool take_regs(struct replayer *r, struct vm *vm, uint64_t event, struct trace_regs *out)
+{
+	if (!peek(r, vm) || r->next.type != TR_REGS || r->next.event_no != event)
+		return false;
+	*out = r->next.u.regs;
+	consume(r);
+	return true;
 }
 
 /* Makes r->next the next record; false at the end (r->at_end) or on error. */
@@ -132,13 +183,14 @@ static void inject(struct replayer *r, struct vm *vm, uint32_t vector, const cha
 		char exp[96], act[96];
 		snprintf(exp, sizeof(exp), "interrupt vector %u injected %s", vector, where);
 		snprintf(act, sizeof(act), "cannot take an interrupt here (IF=%u)", run->if_flag);
-		diverge(vm, r->event, exp, act);
+		diverge(vm, r->event, exp, act, NULL);
 		return;
 	}
 	struct kvm_interrupt irq = { .irq = vector };
 	if (ioctl(vm->vcpu_fd, KVM_INTERRUPT, &irq) < 0)
 		vm__request_stop(vm, VM_STOP_ERROR, -errno, "KVM_INTERRUPT: %s", strerror(errno));
 	vm->irqs_injected++;
+	guest_debug__injected(vm, vector);   /* gdb stepping: stop at the handler */
 }
 
 void replayer__before_run(struct replayer *r, struct vm *vm)
@@ -247,16 +299,18 @@ void replayer__exit(struct replayer *r, struct vm *vm)
 	describe(act, sizeof(act), run->exit_reason, dir, addr, size, dir == TRACE_DIR_OUT, value);
 	if (r->lm_armed) {
 		snprintf(exp, sizeof(exp), "landmark at RIP 0x%" PRIx64 " (vector %u) first", r->lm.rip, r->lm.vector);
-		diverge(vm, r->event + 1, exp, act);
+		diverge(vm, r->event + 1, exp, act, NULL);
 		return;
 	}
 	if (!peek(r, vm) || r->next.type != TR_EXIT) {
 		char made[200];
 		snprintf(made, sizeof(made), "made an exit (%s)", act);
-		diverge(vm, r->event + 1, r->at_end ? "the end of the trace" : trace__rec_name(r->next.type), made);
+		diverge(vm, r->event + 1, r->at_end ? "the end of the trace" : trace__rec_name(r->next.type), made,
+			NULL);
 		return;
 	}
-	const struct trace_exit *x = &r->next.u.exit;
+	const struct trace_exit xe = r->next.u.exit; /* a copy: r->next moves on to TR_REGS */
+	const struct trace_exit *x = &xe;
 	bool is_msr = x->reason == KVM_EXIT_X86_RDMSR || x->reason == KVM_EXIT_X86_WRMSR;
 	uint32_t rec_size = is_msr ? 8 : x->size;
 	describe(exp, sizeof(exp), x->reason, x->dir, x->addr, rec_size, x->has_value, x->value);
@@ -266,14 +320,26 @@ void replayer__exit(struct replayer *r, struct vm *vm)
 		uint32_t h = data ? trace__value_hash(data, len) : trace__value_hash_u64(value, 8);
 		same = h == x->hash;
 	}
+	struct trace_regs rec;
 	if (!same) {
 		char made[200];
 		snprintf(made, sizeof(made), "made %s", act);
-		diverge(vm, r->event + 1, exp, made);
+		consume(r); /* the replay ends here: look at the recorded registers */
+		diverge(vm, r->event + 1, exp, made, take_regs(r, vm, r->event + 1, &rec) ? &rec : NULL);
 		return;
 	}
 	consume(r);
 	r->event++;
+	if (take_regs(r, vm, r->event, &rec)) {
+		uint64_t v[TRACE_NREGS];
+		char d[600];
+		if (vcpu__exit_regs(vm, v) == 0 && regs_diff(d, sizeof(d), v, &rec)) {
+			char made[200];
+			snprintf(made, sizeof(made), "made it with other registers (%s)", act);
+			diverge(vm, r->event, "this exit with the recorded registers", made, &rec);
+			return;
+		}
+	}
 	if (dir == TRACE_DIR_IN) {
 		if (is_msr) {
 			run->msr.data = x->value;
@@ -310,7 +376,7 @@ int replayer__dma(struct replayer *r, struct vm *vm, uint64_t gpa, uint8_t *buf,
 	else
 		snprintf(exp, sizeof(exp), "%s", r->at_end ? "the end of the trace" : trace__rec_name(r->next.type));
 	snprintf(act, sizeof(act), "asked a device for %u input bytes at 0x%" PRIx64, len, gpa);
-	diverge(vm, r->event, exp, act);
+	diverge(vm, r->event, exp, act, NULL);
 	return -EBADMSG;
 }
 

@@ -19,6 +19,7 @@
 #include "replay/replayer.h"
 #include "replay/session_int.h"
 #include "snapshot/snapfile.h"
+#include "snapshot/snapshot.h"
 
 /* Long runs go in steps of this many events, with progress (and a cancel
  * check) in between. */
@@ -119,18 +120,17 @@ static void drop_vm(struct replay_session *s)
 	vm__destroy(vm);
 }
 
-/* A fresh replay VM at event 0 with its own trace reader. */
-int session__boot(struct replay_session *s, struct rrvm_err *err)
+int session__trace_vm(const char *dir, const struct vm_config *live, const char *disk, bool check_images,
+		      bool allow_mismatch, struct vm **out, struct trace_reader **tr_out, struct rrvm_err *err)
 {
-	drop_vm(s);
 	struct trace_reader *tr;
-	int rc = trace_reader__open(&tr, s->dir, err);
+	int rc = trace_reader__open(&tr, dir, err);
 	if (rc)
 		return rc;
 	const struct trace_header *h = trace_reader__header(tr);
 	char kernel[4096], initrd[4096];
-	snprintf(kernel, sizeof(kernel), "%s/kernel", s->dir);
-	snprintf(initrd, sizeof(initrd), "%s/initrd", s->dir);
+	snprintf(kernel, sizeof(kernel), "%s/kernel", dir);
+	snprintf(initrd, sizeof(initrd), "%s/initrd", dir);
 	bool has_initrd = false;
 	for (uint32_t i = 0; i < h->n_images; i++) {
 		const struct trace_image *img = &h->images[i];
@@ -138,13 +138,11 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 		if (!name)
 			continue;
 		has_initrd |= img->kind == TRACE_IMG_INITRD;
-		/* Hashing the images once per session is enough. */
-		if (!s->images_checked && (rc = check_image(s->dir, name, img, s->o.allow_image_mismatch, err))) {
+		if (check_images && (rc = check_image(dir, name, img, allow_mismatch, err))) {
 			trace_reader__close(tr);
 			return rc;
 		}
 	}
-	s->images_checked = true;
 	struct kvm_cpuid2 *cpuid = cpuid_from_header(h);
 	struct vm_config cfg = {
 		.mem_size = h->ram_bytes, .kernel = kernel, .initrd = has_initrd ? initrd : NULL,
@@ -152,17 +150,36 @@ int session__boot(struct replay_session *s, struct rrvm_err *err)
 		.clock = h->clock_mode == TRACE_CLOCK_VIRTUAL ? CLOCK_VIRTUAL : CLOCK_REAL,
 		.quantum_ns = h->quantum_ns, .console_out_fd = -1, .console_in_fd = -1, .replay = true,
 	};
-	char undo[4096];
-	snprintf(undo, sizeof(undo), "%s/disk.undo", s->dir);
-	struct vm *vm;
-	rc = virtio_from_header(h, &cfg, s->o.disk, undo, err);
-	if (!rc)
-		rc = cpuid ? vm__create(&vm, &cfg, err) : err__set(err, -ENOMEM, "out of memory");
-	free(cpuid);
-	if (rc) {
-		trace_reader__close(tr);
-		return rc;
+	if (live) {
+		cfg.replay = false;
+		cfg.console_out_fd = live->console_out_fd;
+		cfg.console_in_fd = live->console_in_fd;
 	}
+	char undo[4096];
+	snprintf(undo, sizeof(undo), "%s/disk.undo", dir);
+	rc = virtio_from_header(h, &cfg, disk, undo, err);
+	if (!rc)
+		rc = cpuid ? vm__create(out, &cfg, err) : err__set(err, -ENOMEM, "out of memory");
+	free(cpuid);
+	if (rc || !tr_out)
+		trace_reader__close(tr);
+	else
+		*tr_out = tr;
+	return rc;
+}
+
+/* A fresh replay VM at event 0 with its own trace reader. */
+int session__boot(struct replay_session *s, struct rrvm_err *err)
+{
+	drop_vm(s);
+	struct trace_reader *tr;
+	struct vm *vm;
+	/* Hashing the images once per session is enough. */
+	int rc = session__trace_vm(s->dir, NULL, s->o.disk, !s->images_checked, s->o.allow_image_mismatch, &vm, &tr,
+				   err);
+	if (rc)
+		return rc;
+	s->images_checked = true;
 	struct replay_opts ro = { .quiet = true, .console_fd = -1 };
 	struct replayer *rep;
 	if ((rc = replayer__open(&rep, vm, tr, &ro, err))) {
@@ -307,6 +324,12 @@ int session__forward(struct replay_session *s, uint64_t event, bool show, struct
 		if (rc < 0 && vm->stop == VM_STOP_ERROR)
 			return err__set(err, rc, "%s", vm->stop_msg);
 		now = session__event(s);
+		/* A stop point is one machine state however it was reached: finish
+		 * the exit's I/O instruction now (RAX has the IN value, RIP is past
+		 * it), as taking or restoring a snapshot there does. */
+		if (vm->stop == VM_STOP_REPLAYED && replayer__at_target(s->rep) && (rc = snap__complete_io(vm)))
+			return err__set(err, rc, "cannot complete the I/O instruction at event %" PRIu64 ": %s", now,
+					strerror(-rc));
 		if (vm->stop == VM_STOP_REPLAYED && replayer__at_target(s->rep) && now == snap_at &&
 		    (rc = session__snap_auto(s, err)))
 			return rc;
@@ -328,7 +351,10 @@ int session__seek(struct replay_session *s, uint64_t event, struct rrvm_err *err
 {
 	atomic_store(&s->cancel, 0);
 	uint64_t now = session__event(s);
-	bool forward_ok = s->vm && event >= now && !session__finished(s);
+	/* A gdb stop or a cancel can leave the VM inside the interval after
+	 * event `now`: seeking to `now` itself must then go back, not stay. */
+	bool mid = s->vm && (s->vm->stop == VM_STOP_DEBUG || s->vm->stop == VM_STOP_INTERRUPTED);
+	bool forward_ok = s->vm && (event > now || (event == now && !mid)) && !session__finished(s);
 	if (s->store) {
 		int rc = session__snap_restore(s, event, forward_ok, err);
 		if (rc < 0)

@@ -85,4 +85,14 @@ void session__snapshot_stats(const struct replay_session *s, struct session_snap
 
 void session__close(struct replay_session *s);
 
+/* Creates a VM as TRACE_DIR's header describes it (RAM, CPUID table, kernel
+ * and initrd copied into the trace, command line, clock). live == NULL: a
+ * replay VM (no devices); else a live one with live's console fds. With
+ * check_images the kernel/initrd must still match the header's hashes.
+ * disk: the raw image for a recording with a virtio disk (else NULL).
+ * *tr_out (may be NULL) gets the open trace reader. */
+struct vm_config;
+int session__trace_vm(const char *dir, const struct vm_config *live, const char *disk, bool check_images,
+		      bool allow_mismatch, struct vm **out, struct trace_reader **tr_out, struct rrvm_err *err);
+
 #endif

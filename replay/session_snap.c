@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/guest_debug.h"
 #include "core/vm.h"
 #include "replay/replayer.h"
 #include "replay/session_int.h"
@@ -38,9 +39,9 @@ int session__snap_boot(struct replay_session *s, struct rrvm_err *err)
 	uint64_t every = s->last_event / SNAP_TARGET;
 	s->snap_every = every < SNAP_MIN_EVERY ? SNAP_MIN_EVERY : every;
 	/* Recorded snapshots: every one in the trace directory. */
-	rc = snapfile__load_all(s->store, s->dir, s->vm, err);
+	rc = snapfile__load_all(s->store, s->dir, 0, err);
 	if (rc < 0)
-		fprintf(stderr, "rrvm: warning: recorded snapshots not used: %s\n", err->msg);
+		fprintf(stderr, "rrvm: warning: recorded snapshots from this one on are not used: %s\n", err->msg);
 	return 0;
 }
 
@@ -126,6 +127,9 @@ int session__snap_restore(struct replay_session *s, uint64_t event, bool forward
 		return rc;
 	if ((rc = replayer__reposition(s->rep, snap->pos.event, snap->pos.recs, err)))
 		return rc;
+	/* The landmark breakpoint or step the replayer had armed in the timeline
+	 * left behind is gone with it (the restore turned guest debug off). */
+	guest_debug__release(s->vm, GD_OWNER_REPLAY);
 	s->snap_restored++;
 	struct vm *vm = s->vm;
 	vm->stop = VM_STOP_REPLAYED;

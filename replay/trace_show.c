@@ -13,7 +13,7 @@
 static const char *const kind_names[TR__COUNT] = {
 	[TR_EXIT] = "exit", [TR_IN_VALUE] = "in_value", [TR_IRQ] = "irq", [TR_LANDMARK] = "landmark",
 	[TR_DEFERRAL] = "deferral", [TR_CONSOLE_OUT] = "console", [TR_CONSOLE_IN] = "input", [TR_DMA] = "dma",
-	[TR_RDTSC] = "rdtsc", [TR_SNAPSHOT] = "snapshot", [TR_STOP] = "stop",
+	[TR_RDTSC] = "rdtsc", [TR_SNAPSHOT] = "snapshot", [TR_STOP] = "stop", [TR_REGS] = "regs",
 };
 
 const char *trace_show__kind_name(uint32_t type)
@@ -266,6 +266,12 @@ size_t trace_show__fields(char *buf, size_t cap, const struct trace_event *ev)
 		sb_printf(&b, " status=%" PRId64 " ", ev->u.stop.status);
 		sb_bytes(&b, ev->u.stop.msg, ev->u.stop.len);
 		break;
+	case TR_REGS:
+		/* Only what changed since the chunk's previous regs record. */
+		for (unsigned i = 0; i < TRACE_NREGS; i++)
+			if (ev->u.regs.changed >> i & 1)
+				sb_printf(&b, "%s=0x%" PRIx64 " ", trace__reg_name(i), ev->u.regs.v[i]);
+		break;
 	default:
 		sb_printf(&b, "type=%u", ev->type);
 	}
@@ -287,6 +293,12 @@ void trace_show__json_event(FILE *f, const struct trace_event *ev)
 	fprintf(f, "{\"event\":%" PRIu64 ",\"time_ns\":%" PRIu64 ",\"kind\":\"%s\"", ev->event_no, ev->time_ns,
 		trace_show__kind_name(ev->type));
 	switch (ev->type) {
+	case TR_REGS:
+		fputs(",\"regs\":{", f);
+		for (unsigned i = 0; i < TRACE_NREGS; i++)
+			fprintf(f, "%s\"%s\":\"0x%" PRIx64 "\"", i ? "," : "", trace__reg_name(i), ev->u.regs.v[i]);
+		fputc('}', f);
+		break;
 	case TR_EXIT: {
 		const struct trace_exit *x = &ev->u.exit;
 		s = trace_show__exit_name(x->reason);

@@ -372,7 +372,7 @@ int snapfile__write(const char *dir, struct snap_store *st, const struct snapsho
 	}
 	snapfile__path(path, sizeof(path), dir, seq);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	int rc = 0;
 	if (fd < 0) {
 		rc = err__set(err, -errno, "cannot create %s: %s", tmp, strerror(errno));
@@ -413,7 +413,7 @@ void snapfile__free_pages(uint32_t *pages, uint8_t **data, uint32_t n)
 
 static int read_file(const char *path, uint8_t **out, size_t *len, struct rrvm_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return err__set(err, -errno, "cannot open %s: %s", path, strerror(errno));
 	struct stat stt;
@@ -501,7 +501,7 @@ int snapfile__read_path(const char *path, const uint8_t *uuid, uint64_t ram_byte
 			in.reason = ds__g32(&d), in.guest_ns = ds__g64(&d), in.created_ns = ds__g64(&d);
 			in.ram_bytes = ds__g64(&d);
 			ds__gbytes(&d, in.uuid, 16);
-			if (!ds__done(&d) || in.recs > 3 || (in.event == 0 && in.recs)) {
+			if (!ds__done(&d) || in.recs > 4 || (in.event == 0 && in.recs)) {
 				rc = err__set(err, -EBADMSG, "%s: INFO section malformed", path);
 				goto fail;
 			}
@@ -701,7 +701,7 @@ int snapfile__read(const char *dir, uint32_t seq, const uint8_t *uuid, uint64_t 
 	return rc;
 }
 
-int snapfile__load_all(struct snap_store *st, const char *dir, struct vm *vm, struct rrvm_err *err)
+int snapfile__load_all(struct snap_store *st, const char *dir, uint32_t upto, struct rrvm_err *err)
 {
 	struct trace_reader *tr;
 	int rc = trace_reader__open(&tr, dir, err);
@@ -711,13 +711,16 @@ int snapfile__load_all(struct snap_store *st, const char *dir, struct vm *vm, st
 	memcpy(uuid, trace_reader__header(tr)->uuid, 16);
 	trace_reader__close(tr);
 	uint32_t n = snapfile__count(dir);
+	if (upto && upto < n)
+		n = upto;
+	uint64_t ram_bytes = snap_store__npages(st) * MEM_PAGE_SIZE;
 	const struct snapshot *prev = NULL;
 	for (uint32_t seq = 1; seq <= n; seq++) {
 		struct snapfile_info info;
 		struct snapshot *s;
 		uint32_t *pages;
 		uint8_t **data;
-		if ((rc = snapfile__read(dir, seq, uuid, vm->mem.size, &info, &s, &pages, &data, err)))
+		if ((rc = snapfile__read(dir, seq, uuid, ram_bytes, &info, &s, &pages, &data, err)))
 			return rc;
 		if ((info.base_seq && (!prev || info.base_seq != seq - 1)) || (prev && info.event < prev->pos.event)) {
 			snap__free(s);

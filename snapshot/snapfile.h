@@ -62,10 +62,10 @@ int snapfile__read_path(const char *path, const uint8_t *uuid, uint64_t ram_byte
 			struct snapshot **out, uint32_t **pages, uint8_t ***data, struct rrvm_err *err);
 void snapfile__free_pages(uint32_t *pages, uint8_t **data, uint32_t n);
 
-/* Loads every recorded snapshot of TRACE_DIR into st, in order (each is a
- * delta on the one before). Returns how many, or -errno + *err at the first
- * bad file (those before it stay loaded). */
-int snapfile__load_all(struct snap_store *st, const char *trace_dir, struct vm *vm, struct rrvm_err *err);
+/* Loads the recorded snapshots 1..upto (0: all) of TRACE_DIR into st, in
+ * order (each is a delta on the one before). Returns how many, or -errno +
+ * *err at the first bad file (those before it stay loaded). */
+int snapfile__load_all(struct snap_store *st, const char *trace_dir, uint32_t upto, struct rrvm_err *err);
 /* Recorded snapshots are loaded whole by load_all: nothing to do. */
 static inline int snapfile__ensure_loaded(struct snap_store *st, struct snapshot *s, struct rrvm_err *err)
 {

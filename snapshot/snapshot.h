@@ -54,8 +54,8 @@ struct snap_dev {
 };
 
 /* Where in the trace a snapshot stands: `event` exits replayed/recorded and
- * `recs` records of that event consumed (its TR_EXIT, TR_IN_VALUE and
- * TR_RDTSC; 0 at event 0). Replay repositions its reader with these. */
+ * `recs` records of that event consumed (its TR_EXIT, TR_REGS, TR_IN_VALUE
+ * and TR_RDTSC: at most 4; 0 at event 0). Replay repositions its reader with these. */
 struct snap_pos {
 	uint64_t event;
 	uint32_t recs;
@@ -86,6 +86,10 @@ struct snapshot {
  * (and marks monitor writes: mem__mark_dirty). Takes no snapshot. */
 int snap_store__create(struct snap_store **out, struct vm *vm, struct rrvm_err *err);
 void snap_store__destroy(struct snap_store *st);
+/* A store with no VM (tools reading snapshot files: list, show, diff):
+ * insert, find, page lookups only. */
+int snap_store__create_offline(struct snap_store **out, uint64_t ram_bytes, struct rrvm_err *err);
+uint64_t snap_store__npages(const struct snap_store *st);
 
 /* Takes a snapshot of vm at pos (the VM stopped between runs, at an exit):
  * completes a pending I/O instruction first, then saves vCPU, devices (every
@@ -95,8 +99,9 @@ void snap_store__destroy(struct snap_store *st);
 int snap__take(struct snap_store *st, struct vm *vm, const struct snap_pos *pos, enum snap_kind kind,
 	       struct snapshot **out, struct rrvm_err *err);
 
-/* Restores vm to s: validates everything first (device sections against
- * this VM's devices when `devices`), then vCPU (rolled back if KVM refuses
+/* Restores vm to s: validates everything first (with `devices`: every
+ * device of vm needs its section; a live VM also refuses sections of
+ * devices it lacks, a replay VM ignores them), then vCPU (rolled back if KVM refuses
  * a part), devices, memory (only pages that differ from s) and monitor
  * state. -errno + *err with nothing changed when validation fails.
  * *pages_written (may be NULL): guest pages rewritten. */
@@ -135,6 +140,16 @@ int snap__cpu_set(struct vm *vm, const struct snap_cpu *c, struct rrvm_err *err)
 /* Monitor state. */
 void snap__mon_get(struct vm *vm, struct snap_mon *m);
 void snap__mon_set(struct vm *vm, const struct snap_mon *m);
+
+/* ---- resume.c ---- */
+
+/* "N", "sN" or "N.snap" -> N (>= 1); 0 when it is none of those. */
+uint32_t snapshot__parse_seq(const char *s);
+/* A live VM (devices, console fds from `live`) made as TRACE_DIR's header
+ * says, restored to recorded snapshot seq: ready for vm__run. */
+struct vm_config;
+int snapshot__restore_live(struct vm **out, const char *dir, uint32_t seq, const struct vm_config *live,
+			   struct rrvm_err *err);
 
 /* Frees a snapshot that is not in a store. */
 void snap__free(struct snapshot *s);

@@ -7,6 +7,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "core/devstate.h"
 #include "core/vm.h"
@@ -37,8 +39,19 @@
  */
 
 struct blk {
-	uint32_t refs;
 	uint8_t data[MEM_PAGE_SIZE];
+	uint32_t refs;
+	struct blk *next_free;
+};
+
+/* Blocks come from 2 MiB chunks mapped with MAP_POPULATE (one batch of page
+ * faults, not one per page copied) and return to a free list: a store never
+ * gives memory back before it is destroyed, and never grows past its
+ * high-water mark (thinning bounds that). */
+#define BLK_CHUNK 496u   /* blocks per chunk: 496 * 4112 bytes < 2 MiB */
+struct chunk {
+	struct chunk *next;
+	struct blk blk[BLK_CHUNK];
 };
 
 struct pver {
@@ -62,6 +75,8 @@ struct snap_store {
 	uint64_t next_id;
 	uint64_t bytes;         /* page data held */
 	uint32_t count;
+	struct blk *free_blk;
+	struct chunk *chunks;
 };
 
 static const uint8_t zero_page[MEM_PAGE_SIZE];
@@ -70,15 +85,27 @@ static void blk_put(struct snap_store *st, struct blk *b)
 {
 	if (b && --b->refs == 0) {
 		st->bytes -= MEM_PAGE_SIZE;
-		free(b);
+		b->next_free = st->free_blk;
+		st->free_blk = b;
 	}
 }
 
 static struct blk *blk_new(struct snap_store *st, const uint8_t *data)
 {
-	struct blk *b = malloc(sizeof(*b));
-	if (!b)
-		return NULL;
+	if (!st->free_blk) {
+		struct chunk *c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (c == MAP_FAILED)
+			return NULL;
+		c->next = st->chunks;
+		st->chunks = c;
+		for (uint32_t i = BLK_CHUNK; i-- > 0;) {
+			c->blk[i].next_free = st->free_blk;
+			st->free_blk = &c->blk[i];
+		}
+	}
+	struct blk *b = st->free_blk;
+	st->free_blk = b->next_free;
 	b->refs = 1;
 	memcpy(b->data, data, MEM_PAGE_SIZE);
 	st->bytes += MEM_PAGE_SIZE;
@@ -227,13 +254,13 @@ static int sync_dirty(struct snap_store *st)
 	return 0;
 }
 
-int snap_store__create(struct snap_store **out, struct vm *vm, struct rrvm_err *err)
+static int create(struct snap_store **out, struct vm *vm, uint64_t ram_bytes, struct rrvm_err *err)
 {
 	struct snap_store *st = calloc(1, sizeof(*st));
 	if (!st)
 		return err__set(err, -ENOMEM, "out of memory");
 	st->vm = vm;
-	st->npages = vm->mem.size / MEM_PAGE_SIZE;
+	st->npages = ram_bytes / MEM_PAGE_SIZE;
 	uint64_t words = (st->npages + 63) / 64;
 	st->pv = calloc(st->npages, sizeof(*st->pv));
 	st->dirty = calloc(words, 8);
@@ -242,14 +269,31 @@ int snap_store__create(struct snap_store **out, struct vm *vm, struct rrvm_err *
 		snap_store__destroy(st);
 		return err__set(err, -ENOMEM, "snapshot store: out of memory for %" PRIu64 " pages", st->npages);
 	}
-	int rc = set_logging(vm, true);
-	if (rc) {
-		snap_store__destroy(st);
-		return err__set(err, rc, "snapshot store: cannot turn on KVM dirty logging: %s", strerror(-rc));
+	if (vm) {
+		int rc = set_logging(vm, true);
+		if (rc) {
+			snap_store__destroy(st);
+			return err__set(err, rc, "snapshot store: cannot turn on KVM dirty logging: %s", strerror(-rc));
+		}
+		vm->mem.user_dirty = st->dirty;
 	}
-	vm->mem.user_dirty = st->dirty;
 	*out = st;
 	return 0;
+}
+
+int snap_store__create(struct snap_store **out, struct vm *vm, struct rrvm_err *err)
+{
+	return create(out, vm, vm->mem.size, err);
+}
+
+int snap_store__create_offline(struct snap_store **out, uint64_t ram_bytes, struct rrvm_err *err)
+{
+	return create(out, NULL, ram_bytes, err);
+}
+
+uint64_t snap_store__npages(const struct snap_store *st)
+{
+	return st->npages;
 }
 
 void snap__free(struct snapshot *s)
@@ -280,6 +324,10 @@ void snap_store__destroy(struct snap_store *st)
 	for (struct snapshot *s = st->head, *n; s; s = n) {
 		n = s->next;
 		snap__free(s);
+	}
+	for (struct chunk *c = st->chunks, *n; c; c = n) {
+		n = c->next;
+		munmap(c, sizeof(*c));
 	}
 	free(st->pv);
 	free(st->dirty);
@@ -461,20 +509,25 @@ int snap__take(struct snap_store *st, struct vm *vm, const struct snap_pos *pos,
 	uint64_t floor = barrier(st, pos->event);
 	const uint8_t *base = vm->mem.base;
 	if (full) {
-		/* Every nonzero page. Pages never touched are not resident: mincore
-		 * skips them without faulting them in. */
-		unsigned char vec[4096];
-		for (uint64_t p0 = 0; p0 < st->npages && !rc; p0 += sizeof(vec)) {
-			uint64_t n = st->npages - p0 < sizeof(vec) ? st->npages - p0 : sizeof(vec);
-			bool have_vec = mincore((void *)(base + p0 * MEM_PAGE_SIZE), n * MEM_PAGE_SIZE, vec) == 0;
+		/* Every nonzero page. Pages never touched are neither present nor
+		 * swapped (/proc/self/pagemap bits 63, 62): skip them without
+		 * faulting them in. Without pagemap, read them all. */
+		int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		uint64_t ent[4096];
+		for (uint64_t p0 = 0; p0 < st->npages && !rc; p0 += 4096) {
+			uint64_t n = st->npages - p0 < 4096 ? st->npages - p0 : 4096;
+			uint64_t vpn = (uint64_t)(uintptr_t)(base + p0 * MEM_PAGE_SIZE) / (uint64_t)sysconf(_SC_PAGESIZE);
+			bool have = pm >= 0 && pread(pm, ent, n * 8, (off_t)(vpn * 8)) == (ssize_t)(n * 8);
 			for (uint64_t k = 0; k < n && !rc; k++) {
-				if (have_vec && !(vec[k] & 1))
+				if (have && !(ent[k] >> 62))
 					continue;
 				const uint8_t *d = base + (p0 + k) * MEM_PAGE_SIZE;
 				if (memcmp(d, zero_page, MEM_PAGE_SIZE))
 					rc = store_page(st, s, (uint32_t)(p0 + k), d, floor);
 			}
 		}
+		if (pm >= 0)
+			close(pm);
 		/* Older entries are hidden behind this barrier; nothing else to do. */
 	} else {
 		for (uint64_t w = 0; w < (st->npages + 63) / 64 && !rc; w++) {
@@ -516,7 +569,10 @@ static int check_devices(struct vm *vm, const struct snapshot *s, struct rrvm_er
 		if (rc)
 			return rc;
 	}
-	for (uint32_t j = 0; j < s->n_dev; j++) {
+	/* A replay VM runs only some devices (virtio; the rest answer from the
+	 * trace): sections of devices it lacks are ignored there. A live VM must
+	 * match the snapshot exactly. */
+	for (uint32_t j = 0; j < s->n_dev && !vm->cfg.replay; j++) {
 		bool known = false;
 		for (int i = 0; i < vm->nr_devices; i++)
 			known |= !strcmp(s->dev[j].name, vm->devices[i].name);

@@ -35,3 +35,8 @@ if(RRVM_CLANG)
                    ${FUZZ_GDB_BIN} ${CMAKE_BINARY_DIR}/fuzz_gdb_framer_corpus ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/gdb_framer)
   set_tests_properties(fuzz_gdb_framer_libfuzzer PROPERTIES TIMEOUT 60 LABELS "fuzz")
 endif()
+
+# Real gdb against the test kernel: a replay of a crashed race recording (forwards and backwards).
+rrvm_e2e(gdb_replay_race 600 ${E2E}/gdb_replay.sh)
+# Real gdb against a live VM, and malformed packets on the socket.
+rrvm_e2e(gdb_live 300 ${E2E}/gdb_live.sh)

@@ -27,6 +27,8 @@ static const char tui_help[] =
 	"options:\n"
 	"  --symbols FILE   symbols from an ELF (vmlinux) or a System.map; default: the trace's\n"
 	"                   kernel when it is an ELF, else TRACE_DIR/System.map or TRACE_DIR/vmlinux\n"
+	"  --at EVENT       start with the cursor at EVENT (N or N%; default: the end)\n"
+	"  --disk IMAGE     the disk image of a recording made with --disk (as rrvm replay --disk)\n"
 	"  --no-replay      browse the trace only (no registers, memory or disassembly)\n"
 	"  --no-color       plain attributes even where the terminal has colors (also NO_COLOR=1)\n"
 	"  -h, --help       this help\n"
@@ -178,6 +180,7 @@ void ui__set_cursor(struct tui *t, uint64_t ev)
 		t->ev_sel = 0;
 		t->mem_scroll = 0;
 		t->dis_scroll = 0;
+		t->snap_moved = false;
 	}
 	tui__cursor_moved(t);
 }
@@ -497,13 +500,13 @@ static void key(struct tui *t, int ch)
 		open_prompt(t, P_EXPORT, def);
 		break;
 	}
-	case 's': {
-		char def[64];
-		snprintf(def, sizeof(def), "event-%" PRIu64, t->cursor);
-		open_prompt(t, P_SNAPNAME, def);
-		break;
-	}
+	case 's': tui__take_snapshot(t, NULL); break;
 	case 'G': tui__gdb(t); break;
+	case 'r': tui__cursor_moved(t); t->moved_at = 0; break;
+	case 'a':
+		t->annotate = !t->annotate;
+		ui__status(t, false, "console: symbols after addresses %s", t->annotate ? "on" : "off");
+		break;
 	case '\t': t->focus = (t->focus + 1) % (t->zoom ? 4 : l.n); break;
 	case KEY_BTAB: t->focus = (t->focus + (t->zoom ? 4 : l.n) - 1) % (t->zoom ? 4 : l.n); break;
 	case '1': case '2': case '3': case '4': case '5': case '6':
@@ -581,19 +584,23 @@ int cmd_tui(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "symbols", required_argument, NULL, 'S' },
 		{ "no-replay", no_argument, NULL, 'R' },
+		{ "at", required_argument, NULL, 'A' },
+		{ "disk", required_argument, NULL, 'D' },
 		{ "no-color", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *symfile = NULL;
+	const char *symfile = NULL, *at = NULL, *disk = NULL;
 	bool replay = true, colors = !getenv("NO_COLOR");
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S': symfile = optarg; break;
 		case 'R': replay = false; break;
+		case 'A': at = optarg; break;
+		case 'D': disk = optarg; break;
 		case 'C': colors = false; break;
 		case 'h': fputs(tui_help, stdout); return 0;
 		default:
@@ -627,11 +634,13 @@ int cmd_tui(int argc, char **argv)
 	t->m = &m;
 	t->colors = colors;
 	t->split_x = 50;
+	t->annotate = true;
 	t->split_y = 50;
 	t->slot[0] = PANE_CONSOLE;
 	t->slot[1] = replay ? PANE_REGS : PANE_EVENTS;
 	t->slot[2] = replay ? PANE_EVENTS : PANE_SNAPS;
 	t->slot[3] = replay ? PANE_DISASM : PANE_MEMORY;
+	t->disk = disk;
 	load_symbols(t, dir, symfile);
 	if (m.damaged)
 		ui__status(t, true, "DAMAGED TRACE: %s", m.end_msg);
@@ -641,6 +650,22 @@ int cmd_tui(int argc, char **argv)
 		ui__status(t, true, "%s", m.end_msg);
 	tui__state_open(t, replay);
 	t->cursor = m.n_events;   /* where the story ends; Home for the start */
+	if (at) {
+		char keep[600];
+		snprintf(keep, sizeof(keep), "%s", t->status);
+		bool kerr = t->status_err;
+		t->status[0] = 0;
+		do_goto(t, at);
+		if (t->status[0] && t->status_err) {
+			fprintf(stderr, "rrvm tui: --at: %s\n", t->status);
+			tui__state_close(t);
+			syms__free(&t->syms);
+			free(t);
+			model__close(&m);
+			return RRVM_EXIT_USAGE;
+		}
+		ui__status(t, kerr, "%s", keep);
+	}
 
 	if (!initscr()) {
 		fprintf(stderr, "rrvm tui: cannot initialise the terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "snapshot/snapfile.h"
 #include "tui/model.h"
 
 static int push(void **p, size_t *n, size_t *cap, size_t elem, const void *v)
@@ -177,6 +179,13 @@ int model__open(struct tui_model *m, const char *dir, struct rrvm_err *err)
 	}
 	if (st.has_end && m->status.end != TRACE_END_COMPLETE)
 		m->damaged = true;   /* closed cleanly once, not all there now */
+	/* Snapshot files are found by number, never by a name stored in the trace. */
+	for (size_t i = 0; i < m->n_snaps; i++) {
+		char path[4200];
+		struct stat sb;
+		snapfile__path(path, sizeof(path), dir, (uint32_t)m->snaps[i].id);
+		m->snaps[i].bytes = m->snaps[i].id <= UINT32_MAX && !stat(path, &sb) ? (int64_t)sb.st_size : -1;
+	}
 	return 0;
 }
 

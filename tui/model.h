@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/kvm.h>
+
 #include "core/err.h"
 #include "record/trace.h"
 
@@ -26,9 +28,18 @@ struct tui_rec {
 
 /* A snapshot the trace knows of (TR_SNAPSHOT record). */
 struct tui_snap {
-	uint64_t event_no, id;
+	uint64_t event_no, id;  /* id: the file's sequence number (snapshots/NNNNNN.snap) */
 	char name[64];
-	int64_t bytes;          /* size on disk, -1 when unknown */
+	int64_t bytes;          /* size on disk, -1 when the file is missing */
+	/* Read from the file when the snapshot pane first shows it. */
+	bool loaded;
+	int rc;                 /* 0, or why the file is unreadable (err) */
+	char err[200];
+	uint32_t reason;        /* enum snap_reason */
+	uint32_t n_pages, n_data, n_zero, n_same, base_seq;
+	uint64_t page_bytes;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
 };
 
 struct tui_model {

@@ -18,8 +18,34 @@ struct cell {
 	size_t src;
 };
 
-/* Expands console line i (bytes before `end` only) into cells; returns how many. */
-static size_t line_cells(const struct tui_model *m, size_t i, size_t end, struct cell *out, size_t cap)
+#define NO_SRC ((size_t)-1)   /* a cell the browser added (a symbol), not a console byte */
+
+/* If con[k..] is "0x" and 6 to 16 hex digits naming an address inside a
+ * symbol, writes " <sym+off>" into buf and returns the token's length. */
+static size_t addr_token(const struct tui_syms *sy, const uint8_t *c, size_t k, size_t b, char *buf, size_t cap)
+{
+	if (!sy->n || k + 2 >= b || c[k] != '0' || (c[k + 1] != 'x' && c[k + 1] != 'X') ||
+	    (k && isalnum(c[k - 1])))
+		return 0;
+	size_t j = k + 2;
+	uint64_t v = 0;
+	while (j < b && isxdigit(c[j]) && j - k - 2 < 16) {
+		v = v << 4 | (uint64_t)(isdigit(c[j]) ? c[j] - '0' : (tolower(c[j]) - 'a' + 10));
+		j++;
+	}
+	if (j - k - 2 < 6 || (j < b && isalnum(c[j])))
+		return 0;
+	char sym[160];
+	if (!*syms__fmt(sy, v, sym, sizeof(sym)))
+		return 0;
+	snprintf(buf, cap, " <%s>", sym);
+	return j - k;
+}
+
+/* Expands console line i (bytes before `end` only) into cells; returns how
+ * many. Addresses with a symbol get it added after them. */
+static size_t line_cells(const struct tui_model *m, const struct tui_syms *sy, size_t i, size_t end,
+			 struct cell *out, size_t cap)
 {
 	size_t a = m->lines[i].off;
 	size_t b = i + 1 < m->n_lines ? m->lines[i + 1].off : m->con_len;
@@ -37,7 +63,15 @@ static size_t line_cells(const struct tui_model *m, size_t i, size_t end, struct
 		} else if (c == '\r') {
 			continue;
 		} else {
-			out[n++] = (struct cell){ (char)(c >= 0x20 && c < 0x7f ? c : '.'), k };
+			char ann[200];
+			size_t tl = sy ? addr_token(sy, m->con, k, b, ann, sizeof(ann)) : 0;
+			for (size_t q = 0; q < (tl ? tl : 1) && n < cap; q++, k += tl ? 1 : 0)
+				out[n++] = (struct cell){ (char)(m->con[k] >= 0x20 && m->con[k] < 0x7f ? m->con[k] : '.'), k };
+			if (tl) {
+				k--;
+				for (const char *a = ann; *a && n < cap; a++)
+					out[n++] = (struct cell){ *a, NO_SRC };
+			}
 		}
 	}
 	return n;
@@ -54,7 +88,7 @@ void console__draw(struct tui *t, const struct rect *r, bool focus)
 	struct cell cells[LINE_SHOW_MAX];
 	size_t end = model__con_end(m, t->cursor);
 	size_t nlines = end ? model__line_of(m, end - 1) : 0;
-	char right[200];
+	char right[400];
 	int h = r->h - 1, w = r->w;
 	if (t->con_scroll > (long)nlines - 1)
 		t->con_scroll = nlines ? (long)nlines - 1 : 0;
@@ -82,7 +116,7 @@ void console__draw(struct tui *t, const struct rect *r, bool focus)
 	int used = 0;
 	size_t skip_rows = 0;   /* rows of the first line that scroll off the top */
 	for (long i = last; i >= 0; i--) {
-		size_t rr = rows_of(line_cells(m, (size_t)i, end, cells, LINE_SHOW_MAX), w);
+		size_t rr = rows_of(line_cells(m, t->annotate ? &t->syms : NULL, (size_t)i, end, cells, LINE_SHOW_MAX), w);
 		first = i;
 		if (used + (long)rr >= h) {
 			skip_rows = (size_t)(used + (long)rr - h);
@@ -92,9 +126,9 @@ void console__draw(struct tui *t, const struct rect *r, bool focus)
 		used += (int)rr;
 	}
 	int y = r->y + 1;
-	int ma = ui__attr(t, R_MATCH);
+	int ma = ui__attr(t, R_MATCH), sa = ui__attr(t, R_SYMBOL);
 	for (long i = first; i <= last && y < r->y + r->h; i++) {
-		size_t n = line_cells(m, (size_t)i, end, cells, LINE_SHOW_MAX);
+		size_t n = line_cells(m, t->annotate ? &t->syms : NULL, (size_t)i, end, cells, LINE_SHOW_MAX);
 		size_t rr = rows_of(n, w);
 		for (size_t row = i == first ? skip_rows : 0; row < rr && y < r->y + r->h; row++, y++) {
 			move(y, r->x);
@@ -102,9 +136,10 @@ void console__draw(struct tui *t, const struct rect *r, bool focus)
 				size_t k = row * (size_t)w + (size_t)x;
 				if (k >= n)
 					break;
-				bool hit = t->has_match && cells[k].src >= t->match_off &&
+				bool hit = t->has_match && cells[k].src != NO_SRC && cells[k].src >= t->match_off &&
 					   cells[k].src < t->match_off + t->match_len;
-				addch((chtype)(unsigned char)cells[k].ch | (chtype)(hit ? ma : 0));
+				int a = hit ? ma : cells[k].src == NO_SRC ? sa : 0;
+				addch((chtype)(unsigned char)cells[k].ch | (chtype)a);
 			}
 		}
 	}

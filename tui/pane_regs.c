@@ -80,8 +80,12 @@ void regs__draw(struct tui *t, const struct rect *r, bool focus)
 	}
 	if (!cur) {
 		char m[200];
+		uint64_t d, tg;
+		double secs;
+		bool busy = worker__busy(t->w, &d, &tg, &secs) || t->seek_wanted;
 		snprintf(m, sizeof(m), "(state at event %" PRIu64 "; cursor at %" PRIu64 ": %s)", c->event, t->cursor,
-			 t->seek_wanted || t->state_rc == 0 ? "replaying" : "see the status line");
+			 busy ? "replaying there" : c->stop == VM_STOP_INTERRUPTED ? "seek cancelled, r replays" :
+			 "replay stopped early, see the status line");
 		ui__put(y++, r->x, w, m, ui__attr(t, R_DIM), false);
 	}
 	bool cmp = p->valid;

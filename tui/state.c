@@ -26,7 +26,7 @@ void tui__state_open(struct tui *t, bool replay)
 		return;
 	}
 	struct rrvm_err err = { "" };
-	if (worker__open(&t->w, t->m->dir, &err)) {
+	if (worker__open(&t->w, t->m->dir, t->disk, &err)) {
 		t->w = NULL;
 		snprintf(t->state_msg, sizeof(t->state_msg), "no replay: %s", err.msg);
 		if (!t->status[0])
@@ -123,11 +123,6 @@ bool tui__reg_value(const struct tui *t, const char *name, uint64_t *v)
 void tui__take_snapshot(struct tui *t, const char *name)
 {
 	(void)name;
-	ui__status(t, true, "taking snapshots from the browser needs the snapshot engine (issue 4), "
-			    "which this build does not have yet");
-}
-
-void tui__gdb(struct tui *t)
-{
-	ui__status(t, true, "gdb at the cursor needs the gdb stub (issue 5), which this build does not have yet");
+	ui__status(t, true, "not yet: the replay session offers no way to write a snapshot into the trace "
+			    "(recorded ones come from rrvm record --snapshot-every; seeks keep their own in memory)");
 }

@@ -52,10 +52,11 @@ struct tui {
 
 	/* Console pane. */
 	long con_scroll;             /* lines scrolled back from the cursor's last line */
-	char search[128];
+	char search[256];
 	bool has_match;
 	size_t match_off, match_len;
-	bool con_center;             /* next draw scrolls the match line to the middle */
+	bool con_center;
+	bool annotate;               /* console: add <symbol> after addresses that have one */             /* next draw scrolls the match line to the middle */
 
 	/* Event pane. */
 	struct ev_filter filter;
@@ -63,6 +64,7 @@ struct tui {
 
 	/* Snapshot pane. */
 	size_t snap_sel;
+	bool snap_moved;             /* the selection was moved by hand (else it follows the cursor) */
 
 	/* Memory pane. */
 	uint64_t mem_addr;
@@ -86,6 +88,7 @@ struct tui {
 
 	/* Replay (state panes); w NULL when state is unavailable (state_msg says why). */
 	struct tui_worker *w;
+	const char *disk;            /* --disk: a virtio disk recording's image */
 	char state_msg[600];
 	int state_rc;                /* how the latest seek ended */
 	uint64_t state_gen;

@@ -29,6 +29,7 @@ struct tui_worker {
 	int rc;
 	char msg[600];
 	uint64_t gen;
+	struct session_snap_stats snap;
 	/* Lock-free, for the progress line and Esc. */
 	_Atomic uint64_t done;
 	_Atomic int cancel_req;
@@ -59,6 +60,9 @@ static void capture(struct tui_worker *w, struct tui_cpu *c)
 		return;
 	c->event = session__event(w->s);
 	c->stop = vm->stop;
+	/* Registers as the session leaves them: at a stop the exit's I/O
+	 * instruction is finished (RAX holds an IN's value, RIP is past it),
+	 * the same state a snapshot there holds (api-session.md). */
 	snprintf(c->stop_msg, sizeof(c->stop_msg), "%.255s", vm->stop_msg);
 	c->valid = !ioctl(vm->vcpu_fd, KVM_GET_REGS, &c->regs) && !ioctl(vm->vcpu_fd, KVM_GET_SREGS, &c->sregs);
 	if (ioctl(vm->vcpu_fd, KVM_GET_DEBUGREGS, &c->dregs))
@@ -89,7 +93,10 @@ static void *run(void *arg)
 		capture(w, &c);
 		double secs = now_s() - w->started;
 
+		struct session_snap_stats ss;
+		session__snapshot_stats(w->s, &ss);
 		pthread_mutex_lock(&w->mu);
+		w->snap = ss;
 		if (w->cur.valid && w->cur.event != c.event)
 			w->prev = w->cur;
 		w->cur = c;
@@ -112,13 +119,13 @@ static void *run(void *arg)
 	return NULL;
 }
 
-int worker__open(struct tui_worker **out, const char *dir, struct rrvm_err *err)
+int worker__open(struct tui_worker **out, const char *dir, const char *disk, struct rrvm_err *err)
 {
 	struct tui_worker *w = calloc(1, sizeof(*w));
 	if (!w)
 		return err__set(err, -ENOMEM, "out of memory");
 	struct session_opts o = { .quiet = true, .console_fd = -1, .auto_snapshots = true,
-				  .progress = on_progress, .progress_ctx = w };
+				  .progress = on_progress, .progress_ctx = w, .disk = disk };
 	int rc = session__open(&w->s, dir, &o, err);
 	if (rc) {
 		free(w);
@@ -241,4 +248,11 @@ size_t worker__read(struct tui_worker *w, uint64_t addr, bool phys, void *buf, s
 	}
 	pthread_mutex_unlock(&w->mu);
 	return got;
+}
+
+void worker__snap_stats(struct tui_worker *w, struct session_snap_stats *out)
+{
+	pthread_mutex_lock(&w->mu);
+	*out = w->snap;
+	pthread_mutex_unlock(&w->mu);
 }

@@ -8,6 +8,7 @@
 #include <linux/kvm.h>
 
 #include "core/err.h"
+#include "replay/session.h"
 
 /* The machine state at one stop, copied out by the worker. */
 struct tui_cpu {
@@ -23,9 +24,10 @@ struct tui_cpu {
 struct tui_worker;
 
 /* Opens a replay session on dir (checks the images, creates the VM at event
- * 0) and starts the thread. The thread blocks SIGWINCH so curses keeps it.
+ * 0; disk: the raw image of a recording with a virtio disk, or NULL) and
+ * starts the thread. The thread blocks SIGWINCH so curses keeps it.
  * 0 or -errno with a message. */
-int worker__open(struct tui_worker **out, const char *dir, struct rrvm_err *err);
+int worker__open(struct tui_worker **out, const char *dir, const char *disk, struct rrvm_err *err);
 /* Cancels what runs, stops the thread, closes the session. NULL is fine. */
 void worker__close(struct tui_worker *w);
 
@@ -48,5 +50,7 @@ uint64_t worker__state(struct tui_worker *w, struct tui_cpu *cur, struct tui_cpu
  * through the stop's page tables. Returns the bytes readable before the
  * first unmapped one; 0 while a seek runs. */
 size_t worker__read(struct tui_worker *w, uint64_t addr, bool phys, void *buf, size_t len);
+/* The session's snapshot bookkeeping after the latest seek. */
+void worker__snap_stats(struct tui_worker *w, struct session_snap_stats *out);
 
 #endif

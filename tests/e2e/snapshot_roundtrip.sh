@@ -6,6 +6,13 @@ source "$(dirname "$0")/lib.sh"
 scenario=$1 every=$2; shift 2
 need_kvm
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+rargs=()
+case $scenario in
+virtio*)   # a virtio disk, entropy and console: device state and the disk rewind with the snapshot
+	{ printf 'RRVM-DISK-IMAGE!'; head -c $((8 * 1024 * 1024 - 16)) /dev/zero; } >"$tmp/disk.img"
+	set -- "$@" --disk "$tmp/disk.img" --rng --virtio-console
+	rargs=(--disk "$tmp/disk.img") ;;
+esac
 if [ "$scenario" = echo ]; then
 	{ sleep 0.3; printf 'hello there\r'; sleep 0.2; printf 'second line\n'; sleep 0.1; printf 'q\n'; } |
 		timeout 120 "$RRVM" record -o "$tmp/t" --snapshot-every="$every" --kernel "$TESTKERNEL" --append echo "$@" \
@@ -21,13 +28,13 @@ n=$(ls "$tmp/t/snapshots" 2>/dev/null | grep -c '\.snap$')
 for f in "$tmp"/t/snapshots/*.snap; do
 	[ "$(stat -c %a "$f")" = 600 ] || fail "$f has mode $(stat -c %a "$f"), not 0600"
 done
-run_guest "$tmp/full.out" "$tmp/full.err" replay "$tmp/t"
+run_guest "$tmp/full.out" "$tmp/full.err" replay "${rargs[@]}" "$tmp/t"
 fst=$?
 [ "$fst" = "$rst" ] || { cat "$tmp/full.err"; fail "full replay exited $fst, the recording $rst"; }
 want=$(grep '^rrvm: final state:' "$tmp/full.err") || fail "full replay printed no final state"
 cmp -s "$tmp/rec.out" "$tmp/full.out" || fail "full replay console differs from the recording's"
 for k in $(seq 1 "$n"); do
-	run_guest "$tmp/from.out" "$tmp/from.err" replay --from "s$k" "$tmp/t"
+	run_guest "$tmp/from.out" "$tmp/from.err" replay "${rargs[@]}" --from "s$k" "$tmp/t"
 	st=$?
 	ev=$(sed -n 's/^rrvm: replay: at event \([0-9]*\) .*/\1/p' "$tmp/from.err")
 	grep -q 'restored a snapshot' "$tmp/from.err" || { cat "$tmp/from.err"; fail "snapshot $k: not restored"; }

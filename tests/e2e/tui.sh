@@ -1,23 +1,34 @@
 #!/usr/bin/env bash
 # tui.sh — drives `rrvm tui` in a detached tmux (send-keys, capture-pane) on a recorded test-kernel crash.
-# usage: tui.sh browse | damaged
-#   browse   open, go to the crash (panic text, RIP with symbol), go back (registers and console change),
+# usage: tui.sh browse | damaged | gdb
+#   browse   open, go to the crash (panic text, RIP with symbol), [ back to a snapshot and g to an event
+#            (registers as a straight replay has them, changes highlighted, console before the panic),
+#            event filter, memory, disassembly,
 #            search, help, resize 80x24 and 200x60, q restores the terminal (status 0)
+#   gdb      G opens gdb on a replay at the cursor (same RIP, same event), quitting gdb comes back
 #   damaged  a corrupt header and a truncated events file: error shown, non-zero exit, no crash
 source "$(dirname "$0")/lib.sh"
 mode=${1:-browse}
 command -v tmux >/dev/null || skip "tmux is not installed (tools/install-deps.sh installs it)"
 WAIT=${TUI_WAIT:-90}   # seconds to wait for any screen state (a loaded machine is slow)
 tmp=$(mktemp -d)
-sock="rrvm-tui-test-$$"
+# A fresh tmux server (socket) per start: a new session on a server that is still shutting down
+# fails with "server exited unexpectedly".
+n_start=0 sock=
 tm() { tmux -L "$sock" "$@"; }
-trap 'tm kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+cleanup() {
+	for i in $(seq "$n_start"); do tmux -L "rrvm-tui-test-$$-$i" kill-server 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 # start W H ARGS...: runs rrvm tui ARGS in a fresh tmux window of W x H; the shell around it
 # prints a marker before, the exit status and the terminal modes after.
 start() {
 	local w=$1 h=$2; shift 2
-	tm kill-server 2>/dev/null
+	[ -n "$sock" ] && tm kill-server 2>/dev/null
+	n_start=$((n_start + 1))
+	sock="rrvm-tui-test-$$-$n_start"
 	local cmd
 	cmd="echo BEFORE-TUI; $(printf '%q ' "$RRVM" tui "$@"); echo TUI-EXIT=\$?; stty -a | tr '\n' ' '; echo; echo TUI-DONE; sleep 3600"
 	tm new-session -d -x "$w" -y "$h" -s tui "bash -c $(printf '%q' "$cmd")" || fail "tmux new-session failed"
@@ -58,6 +69,25 @@ wait_gone() {
 }
 # The register pane's RIP line: "RIP <16 hex digits> <symbol>".
 rip_line() { screen | grep -oE 'RIP [0-9a-f]{16}( <[^>]*>)?' | head -1; }
+# straight_rip EVENT: RIP at EVENT by a plain `rrvm replay --to` (independent of the browser's seeks).
+straight_rip() {
+	"$RRVM" replay --quiet --to "$1" "$tmp/crash" 2>&1 | sed -nE 's/^rrvm: final state: event [0-9]+, rip 0x([0-9a-f]+),.*/\1/p' |
+		{ read -r x && printf '%016x' "$((16#$x))"; }
+}
+# rip_at EVENT: the RIP the browser must show at EVENT. A stop is shown with the exit's instruction
+# finished (as a snapshot holds it); when replay --to stopped with an IN still on its instruction
+# (objdump, not rrvm's disassembler, says so), add that instruction's length.
+rip_at() {
+	local r insn len
+	r=$(straight_rip "$1") || return 1
+	insn=$(objdump -d --start-address=$((16#$r)) --stop-address=$((16#$r + 16)) "$TESTKERNEL" |
+		awk -F'\t' '/^ *[0-9a-f]+:\t/ { n = split($2, b, " "); print n, $3; exit }')
+	read -r len mn _ <<<"$insn"
+	case $mn in
+	in|inb|inw|inl) r=$(printf '%016x' $((16#$r + len))) ;;
+	esac
+	echo "$r"
+}
 # layout_ok W H: every line fits, the timeline, the status line and pane titles are there.
 layout_ok() {
 	local w=$1 h=$2 s
@@ -72,7 +102,7 @@ layout_ok() {
 }
 
 need_kvm
-run_guest "$tmp/rec.out" "$tmp/rec.err" record -o "$tmp/crash" --kernel "$TESTKERNEL" --append crash
+run_guest "$tmp/rec.out" "$tmp/rec.err" record --snapshot-every 100ev -o "$tmp/crash" --kernel "$TESTKERNEL" --append crash
 st=$?
 [ "$st" = 3 ] || { cat "$tmp/rec.err"; fail "recording the crash scenario exited $st, not 3 (panic)"; }
 final=$(grep '^rrvm: final state:' "$tmp/rec.err") || fail "record printed no final state"
@@ -101,11 +131,45 @@ browse)
 	wait_for "event $last/$last" "c goes to the crash"
 	wait_for "KERNEL PANIC: page fault" "console shows the panic"
 	wait_for "RIP $RIP <$sym>" "register pane shows the crash RIP with its symbol"
+	# The guest's panic report names the faulting RIP; the console pane adds its symbol (nm's).
+	frip=$(sed -nE 's/^ *RIP 0x([0-9a-f]+) .*/\1/p' "$tmp/rec.out" | head -1)
+	[ -n "$frip" ] || fail "the guest printed no faulting RIP"
+	read -r fa fname < <(nm -n "$TESTKERNEL" | awk -v a="$(printf '%016x' $((16#$frip)))" \
+		'$2 ~ /^[tTwW]$/ && $1 <= a { n = $3; v = $1 } END { print v, n }')
+	foff=$((16#$frip - 16#${fa:-0}))
+	fsym=$fname; [ "$foff" -gt 0 ] && fsym=$(printf '%s+0x%x' "$fname" "$foff")
+	wait_for "RIP 0x$frip <$fsym>" "console shows the faulting RIP with its symbol"
 	wait_re "Registers +at event $last$" "registers are the crash's"
 	[ "$r0" != "$(rip_line)" ] || fail "RIP at event 0 ($r0) equals RIP at the crash"
-	# Back to an earlier point (snapshots when the trace has them, else an event before the panic).
-	# The last console record before the panic text starts, with the whole "crash:" line printed
-	# (console records are cut wherever the recorder flushed).
+	# Back to the last snapshot before the panic text: [ steps from snapshot to snapshot; the registers
+	# are a straight replay's at that event, the console has no panic yet.
+	snaps=$("$RRVM" trace dump --kind snapshot "$tmp/crash" | awk 'NR > 1 { print $1 }' | uniq)
+	[ -n "$snaps" ] || fail "the recording has no snapshots (--snapshot-every 100ev)"
+	target= presses=0
+	for e in $snaps; do
+		[ "$e" -lt "$last" ] || continue
+		if "$RRVM" trace console --to "$e" "$tmp/crash" | grep -q "KERNEL PANIC"; then
+			presses=$((presses + 1))
+		else
+			target=$e presses=1
+		fi
+	done
+	[ -n "$target" ] || fail "no snapshot before the panic text among: $snaps"
+	# presses: snapshots from target up to the crash, each one [ away.
+	presses=$(for e in $snaps; do [ "$e" -ge "$target" ] && [ "$e" -lt "$last" ] && echo "$e"; done | wc -l)
+	for _ in $(seq "$presses"); do keys '['; done
+	wait_for "event $target/$last" "[ x$presses reaches the snapshot at $target"
+	wait_re "Registers +at event $target\$" "registers at the snapshot"
+	wait_gone "KERNEL PANIC" "console at snapshot event $target is before the panic"
+	want=$(rip_at "$target")
+	[ -n "$want" ] || fail "replay --to $target printed no final state"
+	wait_for "RIP $want" "RIP at snapshot event $target equals a straight replay's"
+	r1=$(rip_line)
+	[ "$r1" != "RIP $RIP <$sym>" ] || fail "registers did not change going back: '$r1'"
+	# Changed registers are highlighted (an SGR attribute right before the value that changed).
+	tm capture-pane -p -e -t tui | grep -E 'RIP.*'$'\e''\[[0-9;]*m[0-9a-f]{16}' >/dev/null ||
+		fail "RIP, changed since the crash, is not highlighted"
+	# An event between snapshots (g): registers again as a straight replay has them.
 	early=
 	for e in $("$RRVM" trace dump --kind console "$tmp/crash" | awk 'NR > 1 { print $1 }' | uniq); do
 		c=$("$RRVM" trace console --to "$e" "$tmp/crash")
@@ -117,11 +181,10 @@ browse)
 	wait_for "go to event"
 	keys "$early" Enter
 	wait_for "event $early/$last"
-	wait_gone "KERNEL PANIC" "console at event $early is before the panic"
 	wait_for "crash: dereferencing a NULL pointer" "console up to event $early"
-	wait_re "Registers +at event $early$" "registers replayed to event $early"
-	r1=$(rip_line)
-	[ -n "$r1" ] && [ "$r1" != "RIP $RIP <$sym>" ] || fail "registers did not change going back: '$r1'"
+	wait_re "Registers +at event $early\$" "registers replayed to event $early"
+	want=$(rip_at "$early") || fail "no straight-replay RIP for event $early"
+	wait_for "RIP $want" "RIP at event $early equals a straight replay's"
 	# Search the console: the match is past the cursor, so the cursor moves to where it was printed.
 	keys / ; wait_for "/"
 	keys "RRVM-TEST" Enter
@@ -133,7 +196,30 @@ browse)
 	[ -n "$want_ev" ] || fail "no RRVM-TEST line in the console"
 	wait_for "printed at event $want_ev (cursor moved there)"
 	wait_for "event $want_ev/$last"
-	wait_for "RRVM-TEST crash: panic"
+	wait_re "^RRVM-TEST" "the console shows the match"
+	# Export the console up to the cursor: byte for byte what `rrvm trace console --to` says.
+	keys e; wait_for "export console to file"
+	keys C-u "$tmp/exported.txt" Enter
+	wait_for "to $tmp/exported.txt"
+	"$RRVM" trace console --to "$want_ev" "$tmp/crash" > "$tmp/want.txt"
+	cmp "$tmp/exported.txt" "$tmp/want.txt" || fail "the exported console differs from trace console --to $want_ev"
+	# Event pane with a filter: only the debug-exit port's exit.
+	keys Tab 3
+	wait_for "3 Events"
+	keys f; wait_for "event filter"
+	keys C-u "port=0xf4" Enter
+	wait_for "filter: port=0xf4"
+	wait_re "exit +IO +out +port=0xf4" "the filtered exit"
+	screen | grep -q "port=0x3f8" && fail "the port filter let port 0x3f8 through"
+	# Memory at RSP (guest-virtual) and the disassembly around RIP.
+	keys 4
+	wait_re "4 Memory +rsp = 0x[0-9a-f]+ +virtual"
+	rsp=$(screen | sed -nE 's/.*4 Memory +rsp = 0x([0-9a-f]+).*/\1/p')
+	wait_re "^$(printf '%016x' $((16#$rsp & ~15)))(  ?[0-9a-f]{2}){8}" "a hex row at RSP"
+	keys 5
+	wait_re "^=>[0-9a-f]{16} " "the disassembly marks RIP"
+	keys 2
+	wait_for "2 Registers"
 	# Help lists the keys.
 	keys '?'
 	wait_for "rrvm tui keys"
@@ -154,7 +240,7 @@ browse)
 	tm resize-window -t tui -x 200 -y 60
 	wait_for "5 Disassembly"
 	sleep 0.5
-	layout_ok 200 60 "1 Console" "2 Registers" "3 Events" "5 Disassembly" "=>"
+	layout_ok 200 60 "1 Console" "2 Registers" "4 Memory" "5 Disassembly" "=>"
 	screen > "$tmp/200x60.txt"
 	# q exits 0 and gives the terminal back: the shell's screen, cooked mode with echo.
 	keys q
@@ -165,7 +251,7 @@ browse)
 	grep -qE '(^| )icanon( |$)' <<<"$s" && grep -qE '(^| )echo( |$)' <<<"$s" ||
 		{ echo "$s"; fail "the terminal was left raw (no icanon/echo)"; }
 	[ "$(tm display -p -t tui '#{alternate_on}')" = 0 ] || fail "still on the alternate screen"
-	echo "PASS: browse: crash at $last with RIP $RIP <$sym>, back to $early, search, help, 80x24 and 200x60, q restores"
+	echo "PASS: browse: crash at $last (fault at 0x$frip <$fsym>) with RIP $RIP <$sym>, [ to snapshot at $target, g $early, search, help, 80x24 and 200x60, q restores"
 	;;
 damaged)
 	# A header with a flipped byte cannot be opened: an error screen, exit 1.
@@ -196,6 +282,29 @@ damaged)
 	wait_for "TUI-DONE"
 	screen | grep -q "TUI-EXIT=1" || { screen; fail "an empty directory did not exit 1"; }
 	echo "PASS: damaged: corrupt header, truncated events and an empty directory exit 1 with the error shown"
+	;;
+gdb)
+	command -v gdb >/dev/null || skip "gdb is not installed (tools/install-deps.sh installs it)"
+	# G at an event: the browser steps aside, gdb is attached to a replay there, q/quit comes back.
+	ev=$(( last / 2 ))
+	start 100 30 --at "$ev" "$tmp/crash"
+	wait_re "Registers +at event $ev\$" "registers at event $ev"
+	tui_rip=$(rip_line | awk '{ print $2 }')
+	keys G
+	wait_for "(gdb)" "gdb runs attached to the replay"
+	keys "info registers rip" Enter
+	wait_re "^rip +0x$(printf '%x' $((16#$tui_rip)))" "gdb's RIP is the browser's at event $ev"
+	keys "monitor when" Enter
+	wait_for "event $ev of $last" "the replay gdb sees is at event $ev"
+	keys "quit" Enter
+	wait_for "Quit anyway?"
+	keys y Enter
+	wait_for "back from gdb" "the browser comes back"
+	wait_for "event $ev/$last"
+	keys q
+	wait_for "TUI-DONE"
+	screen | grep -q "TUI-EXIT=0" || { screen; fail "rrvm tui did not exit 0 after gdb"; }
+	echo "PASS: gdb: G at event $ev, gdb saw rip 0x$tui_rip and event $ev, back in the browser, q exits 0"
 	;;
 *) fail "unknown mode $mode" ;;
 esac

@@ -141,5 +141,6 @@ void scenario_run(const char *name);
 void scenario_race(void);
 void scenario_echo(void);
 void scenario_virtio(void);
+void scenario_hostile(void);
 
 #endif

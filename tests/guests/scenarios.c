@@ -1,7 +1,7 @@
 /* scenarios.c — the test scenarios selected by the first word of the command line. */
 #include "kernel.h"
 
-#define SCENARIO_LIST "hello timer tasks crash race memstress badinsn ring3spin reboot echo virtio"
+#define SCENARIO_LIST "hello timer tasks crash race memstress badinsn ring3spin reboot echo virtio hostile"
 
 static void scenario_timer(void)
 {
@@ -197,6 +197,8 @@ void scenario_run(const char *name)
 		scenario_echo();
 	else if (streq(name, "virtio"))
 		scenario_virtio();
+	else if (streq(name, "hostile"))
+		scenario_hostile();
 	else {
 		kprintf("testkernel: %s '%s'\n", *name ? "unknown scenario" : "no scenario given", name);
 		kprintf("scenarios: " SCENARIO_LIST "\n");

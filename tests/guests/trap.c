@@ -46,8 +46,17 @@ void panic_frame(const struct frame *f)
 	poweroff(EXIT_PANIC);
 }
 
+/* A fault at g_fixup_rip resumes at g_fixup_next (the hostile scenario's
+ * expected #GP and #UD); 0 = none armed. */
+volatile u64 g_fixup_rip, g_fixup_next, g_fixup_hits;
+
 struct frame *trap_dispatch(struct frame *f)
 {
+	if (f->vec < 32 && g_fixup_rip && f->rip == g_fixup_rip) {
+		f->rip = g_fixup_next;
+		g_fixup_hits++;
+		return f;
+	}
 	if (f->vec == 6 && syscall_is_ud2(f))
 		return syscall_dispatch(f);
 	if (f->vec < 32)

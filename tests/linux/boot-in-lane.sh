@@ -137,10 +137,14 @@ if [[ $REPLAYS != 0 ]]; then
   [[ -n $rst ]] || fail "the recording did not finish"
   n=$(grep -c "RRVM-RR: replay [0-9]* status $rst console identical" "$LOG" || true)
   [[ $n == "$REPLAYS" ]] || fail "only $n of $REPLAYS replays ended with status $rst and an identical console"
+  # The recording's final state line comes first; every replay must print the same one.
+  nfs=$(grep -a '^rrvm: final state:' "$LOG" | tr -d '\r' | sort | uniq -c | awk '{print $1}')
+  [[ $nfs == $((REPLAYS + 1)) ]] \
+    || { grep -a '^rrvm: final state:' "$LOG" >&2; fail "final states differ between the recording and its replays (or one is missing)"; }
   if [[ $VARIANT == rr ]]; then
     grep -q 'Kernel panic - not syncing: sysrq triggered crash' "$LOG" || fail "the recording did not reach the sysrq panic"
   fi
-  echo "=== boot-in-lane: recorded (status $rst) and replayed $n/$REPLAYS times with byte-identical consoles"
+  echo "=== boot-in-lane: recorded (status $rst) and replayed $n/$REPLAYS times with byte-identical consoles and final states"
 fi
 echo "=== boot-in-lane [$(el)s]: PASSED"
 [[ -z ${RRVM_TEST_LOG:-} ]] && rm -f "$LOG"
