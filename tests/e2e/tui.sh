@@ -110,7 +110,7 @@ last=$(sed -E 's/.*event ([0-9]+),.*/\1/' <<<"$final")
 rip=$(sed -E 's/.*rip 0x([0-9a-f]+),.*/\1/' <<<"$final")
 RIP=$(printf '%016x' "$((16#$rip))")
 # The symbol holding the crash RIP, from the ELF by nm (not by rrvm's own reader).
-read -r symaddr symname < <(nm -n "$TESTKERNEL" | awk -v a="$RIP" '$2 ~ /^[tTwW]$/ && $1 <= a { n = $3; v = $1 } END { print v, n }')
+read -r symaddr symname < <(nm -n "$TESTKERNEL" | awk -v a="$RIP" '$2 ~ /^[tTwW]$/ && ($1 "") <= (a "") { n = $3; v = $1 } END { print v, n }')
 off=$((16#$rip - 16#${symaddr:-0}))
 sym=$symname; [ "$off" -gt 0 ] && sym=$(printf '%s+0x%x' "$symname" "$off")
 [ -n "$sym" ] || fail "nm found no symbol for 0x$rip"
@@ -135,7 +135,7 @@ browse)
 	frip=$(sed -nE 's/^ *RIP 0x([0-9a-f]+) .*/\1/p' "$tmp/rec.out" | head -1)
 	[ -n "$frip" ] || fail "the guest printed no faulting RIP"
 	read -r fa fname < <(nm -n "$TESTKERNEL" | awk -v a="$(printf '%016x' $((16#$frip)))" \
-		'$2 ~ /^[tTwW]$/ && $1 <= a { n = $3; v = $1 } END { print v, n }')
+		'$2 ~ /^[tTwW]$/ && ($1 "") <= (a "") { n = $3; v = $1 } END { print v, n }')
 	foff=$((16#$frip - 16#${fa:-0}))
 	fsym=$fname; [ "$foff" -gt 0 ] && fsym=$(printf '%s+0x%x' "$fname" "$foff")
 	wait_for "RIP 0x$frip <$fsym>" "console shows the faulting RIP with its symbol"
