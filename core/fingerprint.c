@@ -2,6 +2,9 @@
 #include "core/fingerprint.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -59,11 +62,53 @@ int fp__compute(struct vm *vm, uint64_t *fp)
 	return 0;
 }
 
+/* Page-table flags of `n` pages from `addr` in this process (bit 63 present,
+ * bit 62 swapped: /proc/self/pagemap); false when they cannot be read. */
+static bool pagemap_read(int fd, const void *addr, size_t n, uint64_t *out)
+{
+	off_t at = (off_t)((uintptr_t)addr / 4096 * 8);
+	size_t len = n * 8, got = 0;
+	while (got < len) {
+		ssize_t r = pread(fd, (uint8_t *)out + got, len - got, at + (off_t)got);
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return true;
+}
+
 uint64_t fp__memory(const struct vm *vm)
 {
+	/* Page by page. Guest RAM is private anonymous memory, so a page that is
+	 * neither present nor swapped out (pagemap) was never touched and reads
+	 * as zeros; a present page of zeros is found with memcmp. Either counts
+	 * as one word. Hashing 256 MiB whole took 0.46 s, and touching every
+	 * page to compare it still 0.14 s: most of a short recording's wall time
+	 * (record and replay print this hash at the end). */
+	static const uint8_t zero[4096];
+	enum { BATCH = 512 };
+	uint64_t flags[BATCH];
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	uint64_t h = 0x6d656d;
-	for (int i = 0; i < vm->mem.nr_regions; i++)
-		h = fp__hash(h, vm->mem.region[i].host, vm->mem.region[i].size);
+	for (int i = 0; i < vm->mem.nr_regions; i++) {
+		const uint8_t *p = vm->mem.region[i].host;
+		uint64_t size = vm->mem.region[i].size, off = 0;
+		while (off + sizeof(zero) <= size) {
+			size_t n = (size_t)((size - off) / sizeof(zero));
+			if (n > BATCH)
+				n = BATCH;
+			bool known = pm >= 0 && pagemap_read(pm, p + off, n, flags);
+			for (size_t k = 0; k < n; k++, off += sizeof(zero)) {
+				bool untouched = known && !(flags[k] >> 62 & 3);
+				h = !untouched && memcmp(p + off, zero, sizeof(zero)) ? fp__hash(h, p + off, sizeof(zero))
+										      : mix(h, 0x7a65726f70616765ull);
+			}
+		}
+		if (off < size)
+			h = fp__hash(h, p + off, size - off);
+	}
+	if (pm >= 0)
+		close(pm);
 	return h;
 }
 

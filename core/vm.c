@@ -194,6 +194,8 @@ void vm__destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	for (int i = 0; i < 4; i++)
+		free(vm->cfg_owned[i]);
 	for (int i = vm->nr_devices - 1; i >= 0; i--)
 		if (vm->devices[i].destroy)
 			vm->devices[i].destroy(vm->devices[i].state);

@@ -251,6 +251,12 @@ static int reverse_step(struct rp *rp, struct gdb_stop *st)
 		rc = scan_run(rp, &sc, true, limit, &res);
 		if (rc)
 			return rc;
+		if (res == EXEC_INTERRUPTED) {
+			st->signo = 2;
+			note(st, "reverse-stepi interrupted: stopped on the way, at event %" PRIu64, session__event(rp->s));
+			stop_at_here(rp, false);
+			return 0;
+		}
 		if (sc.ring3) {
 			note(st, "reverse-stepi would single-step guest ring-3 code, which this host cannot do: "
 				 "staying at event %" PRIu64, p.event);
@@ -300,6 +306,15 @@ static int reverse_cont(struct rp *rp, struct gdb_stop *st)
 		if (rc) {
 			rp->ex.nextra = 0;
 			return rc;
+		}
+		if (res == EXEC_INTERRUPTED) {
+			rp->ex.nextra = 0;
+			st->kind = GDB_STOP_SIGNAL;
+			st->signo = 2;
+			note(st, "reverse-continue interrupted while scanning events %" PRIu64 "-%" PRIu64
+				 ": stopped on the way, at event %" PRIu64, lo, hi, session__event(rp->s));
+			stop_at_here(rp, false);
+			return 0;
 		}
 		if (sc.ring3) {
 			rp->ex.nextra = 0;

@@ -120,6 +120,11 @@ int rec_snap__point(struct rec_snap *rs, struct vm *vm, uint32_t recs)
 	return rc;
 }
 
+int rec_snap__start(struct rec_snap *rs, struct vm *vm)
+{
+	return take(rs, vm, 0, SNAP_WHY_START);
+}
+
 uint32_t rec_snap__count(const struct rec_snap *rs) { return rs->seq; }
 
 void rec_snap__close(struct rec_snap *rs)

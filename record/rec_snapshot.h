@@ -31,6 +31,11 @@ int rec_snap__open(struct rec_snap **out, const struct rec_snap_opts *o, const c
  * (with a message on stderr; recording goes on). */
 int rec_snap__point(struct rec_snap *rs, struct vm *vm, uint32_t recs);
 
+/* Before the first event of a recording that starts from a restored
+ * snapshot (record --from): writes snapshot 1 at event 0, which replay
+ * restores before anything else. Returns 1 or -errno. */
+int rec_snap__start(struct rec_snap *rs, struct vm *vm);
+
 /* Snapshots written so far. */
 uint32_t rec_snap__count(const struct rec_snap *rs);
 void rec_snap__close(struct rec_snap *rs);

@@ -402,11 +402,24 @@ void recorder__set_snapshots(struct recorder *r, struct rec_snap *rs)
 	r->snap = rs;
 }
 
+static void log_snapshot(struct recorder *r, struct vm *vm, int seq);
+
+int recorder__start_snapshot(struct recorder *r, struct vm *vm)
+{
+	int seq = r->snap ? rec_snap__start(r->snap, vm) : -EINVAL;
+	log_snapshot(r, vm, seq);
+	return seq < 0 ? seq : 0;
+}
+
 void recorder__snapshot_point(struct recorder *r, struct vm *vm)
 {
 	if (!r->snap || r->failed)
 		return;
-	int seq = rec_snap__point(r->snap, vm, r->exit_recs);
+	log_snapshot(r, vm, rec_snap__point(r->snap, vm, r->exit_recs));
+}
+
+static void log_snapshot(struct recorder *r, struct vm *vm, int seq)
+{
 	if (seq > 0) {
 		char name[32];
 		int len = snprintf(name, sizeof(name), "%06d.snap", seq);

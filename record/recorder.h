@@ -48,6 +48,8 @@ struct rec_snap;
 void recorder__set_snapshots(struct recorder *r, struct rec_snap *rs);
 /* After every guest-caused exit, devices polled: a snapshot when one is due. */
 void recorder__snapshot_point(struct recorder *r, struct vm *vm);
+/* record --from: the starting state as snapshot 1 at event 0 (before vm__run). */
+int recorder__start_snapshot(struct recorder *r, struct vm *vm);
 /* The trace's uuid. */
 const uint8_t *recorder__uuid(const struct recorder *r);
 /* Snapshots written. */

@@ -145,6 +145,10 @@ static int reserve_for(struct trace_writer *w, size_t need)
 				w->reserved_end = want[i];
 				return 0;
 			}
+			if (errno == EINTR) {
+				i--;              /* a kick signal (no SA_RESTART) landed: ask again */
+				continue;
+			}
 			if (errno == EOPNOTSUPP || errno == ENOSYS) {
 				w->reserve = 0;   /* this filesystem cannot: writes may fail as before */
 				return 0;

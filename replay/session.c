@@ -161,6 +161,19 @@ int session__trace_vm(const char *dir, const struct vm_config *live, const char 
 	if (!rc)
 		rc = cpuid ? vm__create(out, &cfg, err) : err__set(err, -ENOMEM, "out of memory");
 	free(cpuid);
+	if (!rc) {
+		/* cfg's strings live on this stack and in the header: the VM keeps
+		 * copies (the recorder of `record --from` writes them out). */
+		struct vm *vm = *out;
+		const char **f[] = { &vm->cfg.kernel, &vm->cfg.initrd, &vm->cfg.append, &vm->cfg.cpu_profile };
+		for (int i = 0; i < 4; i++)
+			if (*f[i] && !(*f[i] = vm->cfg_owned[i] = strdup(*f[i])))
+				rc = err__set(err, -ENOMEM, "out of memory");
+		if (rc) {
+			vm__destroy(vm);
+			*out = NULL;
+		}
+	}
 	if (rc || !tr_out)
 		trace_reader__close(tr);
 	else

@@ -31,17 +31,31 @@ int session__snap_boot(struct replay_session *s, struct rrvm_err *err)
 	int rc = snap_store__create(&s->store, s->vm, err);
 	if (rc)
 		return rc;
+	/* A trace recorded from a snapshot (record --from) starts in its
+	 * snapshot 1, at event 0: restore that instead of the booted state. */
+	struct snapfile_info first;
+	bool starts = snapfile__count(s->dir) > 0 && snapfile__read(s->dir, 1, NULL, 0, &first, NULL, NULL, NULL, err) == 0 &&
+		      first.event == 0;
 	struct snap_pos pos = { 0, 0 };
-	struct snapshot *base;
-	if ((rc = snap__take(s->store, s->vm, &pos, SNAP_BASE, &base, err)))
-		return rc;
-	snprintf(base->name, sizeof(base->name), "boot");
+	struct snapshot *base = NULL;
+	if (!starts) {
+		if ((rc = snap__take(s->store, s->vm, &pos, SNAP_BASE, &base, err)))
+			return rc;
+		snprintf(base->name, sizeof(base->name), "boot");
+	}
 	uint64_t every = s->last_event / SNAP_TARGET;
 	s->snap_every = every < SNAP_MIN_EVERY ? SNAP_MIN_EVERY : every;
 	/* Recorded snapshots: every one in the trace directory. */
 	rc = snapfile__load_all(s->store, s->dir, 0, err);
+	if (rc < 0 && starts)
+		return rc;   /* no starting state, no replay */
 	if (rc < 0)
 		fprintf(stderr, "rrvm: warning: recorded snapshots from this one on are not used: %s\n", err->msg);
+	if (starts) {
+		struct snapshot *st0 = snap_store__find(s->store, 0);
+		if (!st0 || (rc = snap__restore(s->store, s->vm, st0, s->vm->nr_devices > 0, NULL, err)))
+			return st0 ? rc : err__set(err, -EBADMSG, "%s: snapshot 1 (the starting state) not loaded", s->dir);
+	}
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/cmds.h"
+#include "record/trace.h"
 #include "replay/session.h"
 #include "snapshot/snapfile.h"
 #include "snapshot/snapshot.h"
@@ -30,9 +31,20 @@ uint32_t snapshot__parse_seq(const char *s)
 int snapshot__restore_live(struct vm **out, const char *dir, uint32_t seq, const struct vm_config *live,
 			   struct rrvm_err *err)
 {
-	struct vm *vm;
-	int rc = session__trace_vm(dir, live, NULL, true, false, &vm, NULL, err);
+	struct trace_reader *tr;
+	int rc = trace_reader__open(&tr, dir, err);
 	if (rc)
+		return rc;
+	const struct trace_header *h = trace_reader__header(tr);
+	for (uint32_t i = 0; i < h->n_caps; i++)
+		if (!strcmp(h->caps[i].key, "virtio") && strstr(h->caps[i].value, "blk")) {
+			trace_reader__close(tr);
+			return err__set(err, -ENOTSUP, "%s was recorded with a virtio disk: resuming it live is not "
+					"supported yet (the disk's contents at the snapshot are not rebuilt)", dir);
+		}
+	trace_reader__close(tr);
+	struct vm *vm;
+	if ((rc = session__trace_vm(dir, live, NULL, true, false, &vm, NULL, err)))
 		return rc;
 	struct snap_store *st;
 	if ((rc = snap_store__create(&st, vm, err))) {

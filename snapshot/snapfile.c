@@ -44,6 +44,7 @@ const char *snapfile__reason_name(uint32_t r)
 	case SNAP_WHY_EVERY: return "every";
 	case SNAP_WHY_CONSOLE: return "console";
 	case SNAP_WHY_PANIC: return "panic";
+	case SNAP_WHY_START: return "start";
 	default: return "other";
 	}
 }

@@ -16,7 +16,8 @@ struct snapshot;
 #define SNAPFILE_DIR "snapshots"
 
 /* Why a recorded snapshot was taken. */
-enum snap_reason { SNAP_WHY_EVERY = 1, SNAP_WHY_CONSOLE = 2, SNAP_WHY_PANIC = 3, SNAP_WHY_OTHER = 4 };
+enum snap_reason { SNAP_WHY_EVERY = 1, SNAP_WHY_CONSOLE = 2, SNAP_WHY_PANIC = 3, SNAP_WHY_OTHER = 4,
+		  SNAP_WHY_START = 5 /* the state a `record --from` trace starts in: snapshot 1, event 0 */ };
 
 /* What a file says about itself (list/show without loading pages). */
 struct snapfile_info {

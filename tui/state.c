@@ -86,7 +86,9 @@ void tui__cancel(struct tui *t)
 {
 	uint64_t done, target;
 	double secs;
-	if (t->w && worker__busy(t->w, &done, &target, &secs)) {
+	bool wanted = t->seek_wanted;
+	t->seek_wanted = false;   /* Esc also drops a seek the last keys were about to start */
+	if (t->w && (worker__busy(t->w, &done, &target, &secs) || wanted)) {
 		worker__cancel(t->w);
 		ui__status(t, false, "cancelling the seek to event %" PRIu64 "...", target);
 	}

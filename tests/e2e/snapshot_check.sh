@@ -5,8 +5,8 @@
 source "$(dirname "$0")/lib.sh"
 need_kvm
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-run_guest "$tmp/rec.out" "$tmp/rec.err" record -o "$tmp/t" --mem 32M --snapshot-every=200ev \
+run_guest "$tmp/rec.out" "$tmp/rec.err" record -o "$tmp/t" --mem 16M --snapshot-every=200ev \
 	--kernel "$TESTKERNEL" --append "memstress mb=8"
 [ $? = 0 ] || { cat "$tmp/rec.err"; fail "record failed"; }
 timeout 120 "$SNAP_CHECK" atomic "$tmp/t" || fail "atomic restore check failed"
-timeout 500 "$SNAP_CHECK" loop "$tmp/t" "${SNAP_LOOPS:-1000}" || fail "restore/replay loop failed"
+timeout 840 "$SNAP_CHECK" loop "$tmp/t" "${SNAP_LOOPS:-1000}" || fail "restore/replay loop failed"

@@ -28,6 +28,18 @@ for k in 1 $(( (n + 1) / 2 )) "$n"; do
 	! grep -qxF "$first" "$tmp/res.out" || fail "resume of $k printed the boot banner again"
 	echo "snapshot $k: $(sed -n 's/^rrvm: resumed //p' "$tmp/res.err")"
 done
+# record -o NEW --from T@k: the new trace starts in that state (its snapshot 1, event 0) and replays exactly.
+k=$(( (n + 1) / 2 ))
+run_guest "$tmp/new.out" "$tmp/new.err" record -o "$tmp/new" --from "$tmp/t@$k"
+[ $? = 0 ] || { cat "$tmp/new.err"; fail "record --from exited non-zero"; }
+grep -qx "RRVM-TEST tasks: ok" "$tmp/new.out" || fail "record --from: no token"
+"$RRVM" snapshot list "$tmp/new" | grep -q '^1 .* 0 .*start' || { "$RRVM" snapshot list "$tmp/new"; fail "no starting snapshot"; }
+run_guest "$tmp/nrep.out" "$tmp/nrep.err" replay "$tmp/new"
+[ $? = 0 ] || { cat "$tmp/nrep.err"; fail "replay of the record --from trace failed"; }
+cmp -s "$tmp/new.out" "$tmp/nrep.out" || fail "replay of the record --from trace: console differs"
+[ "$(grep '^rrvm: final state:' "$tmp/new.err")" = "$(grep '^rrvm: final state:' "$tmp/nrep.err")" ] ||
+	fail "replay of the record --from trace: final state differs"
+echo "record --from snapshot $k: new trace replays identically ($(grep -o 'recorded [0-9]* events' "$tmp/new.err"))"
 # A resumed VM is live: the same snapshot resumed twice runs the guest again, fresh (and the trace is untouched).
 "$RRVM" replay --check --quiet "$tmp/t" >/dev/null 2>&1 || fail "the trace no longer replays after resuming from it"
 echo "PASS: tasks resumed live from snapshots 1, $(( (n + 1) / 2 )) and $n of $n: tokens and results as recorded"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # tui.sh — drives `rrvm tui` in a detached tmux (send-keys, capture-pane) on a recorded test-kernel crash.
-# usage: tui.sh browse | damaged | gdb
+# usage: tui.sh browse | damaged | gdb | cancel
 #   browse   open, go to the crash (panic text, RIP with symbol), [ back to a snapshot and g to an event
 #            (registers as a straight replay has them, changes highlighted, console before the panic),
 #            event filter, memory, disassembly,
 #            search, help, resize 80x24 and 200x60, q restores the terminal (status 0)
 #   gdb      G opens gdb on a replay at the cursor (same RIP, same event), quitting gdb comes back
+#   cancel   a long seek shows progress, keys still work, Esc cancels, r resumes
 #   damaged  a corrupt header and a truncated events file: error shown, non-zero exit, no crash
 source "$(dirname "$0")/lib.sh"
 mode=${1:-browse}
@@ -110,10 +111,18 @@ last=$(sed -E 's/.*event ([0-9]+),.*/\1/' <<<"$final")
 rip=$(sed -E 's/.*rip 0x([0-9a-f]+),.*/\1/' <<<"$final")
 RIP=$(printf '%016x' "$((16#$rip))")
 # The symbol holding the crash RIP, from the ELF by nm (not by rrvm's own reader).
-read -r symaddr symname < <(nm -n "$TESTKERNEL" | awk -v a="$RIP" '$2 ~ /^[tTwW]$/ && ($1 "") <= (a "") { n = $3; v = $1 } END { print v, n }')
-off=$((16#$rip - 16#${symaddr:-0}))
-sym=$symname; [ "$off" -gt 0 ] && sym=$(printf '%s+0x%x' "$symname" "$off")
-[ -n "$sym" ] || fail "nm found no symbol for 0x$rip"
+# sym_re HEX: a regex for "<name+0xoff>" of the text symbol holding address HEX, by nm; every alias
+# nm lists at that address (a function and a linker label, say) is accepted.
+sym_re() {
+	local a base names off
+	a=$(printf '%016x' "$((16#$1))")
+	read -r base names < <(nm -n "$TESTKERNEL" | awk -v a="$a" '$2 ~ /^[tTwW]$/ && ($1 "") <= (a "") {
+		if ($1 != v) { v = $1; n = $3 } else n = n "|" $3 } END { print v, n }')
+	[ -n "$names" ] || return 1
+	off=$((16#$a - 16#$base))
+	if [ "$off" -gt 0 ]; then printf '<(%s)\\+0x%x>' "$names" "$off"; else printf '<(%s)>' "$names"; fi
+}
+sym=$(sym_re "$rip") || fail "nm found no symbol for 0x$rip"
 echo "recorded crash: $last events, final rip 0x$rip = $sym"
 
 case $mode in
@@ -130,15 +139,12 @@ browse)
 	keys c
 	wait_for "event $last/$last" "c goes to the crash"
 	wait_for "KERNEL PANIC: page fault" "console shows the panic"
-	wait_for "RIP $RIP <$sym>" "register pane shows the crash RIP with its symbol"
+	wait_re "RIP $RIP $sym" "register pane shows the crash RIP with its symbol"
 	# The guest's panic report names the faulting RIP; the console pane adds its symbol (nm's).
 	frip=$(sed -nE 's/^ *RIP 0x([0-9a-f]+) .*/\1/p' "$tmp/rec.out" | head -1)
 	[ -n "$frip" ] || fail "the guest printed no faulting RIP"
-	read -r fa fname < <(nm -n "$TESTKERNEL" | awk -v a="$(printf '%016x' $((16#$frip)))" \
-		'$2 ~ /^[tTwW]$/ && ($1 "") <= (a "") { n = $3; v = $1 } END { print v, n }')
-	foff=$((16#$frip - 16#${fa:-0}))
-	fsym=$fname; [ "$foff" -gt 0 ] && fsym=$(printf '%s+0x%x' "$fname" "$foff")
-	wait_for "RIP 0x$frip <$fsym>" "console shows the faulting RIP with its symbol"
+	fsym=$(sym_re "$frip") || fail "nm found no symbol for the faulting RIP 0x$frip"
+	wait_re "RIP 0x$frip $fsym" "console shows the faulting RIP with its symbol"
 	wait_re "Registers +at event $last$" "registers are the crash's"
 	[ "$r0" != "$(rip_line)" ] || fail "RIP at event 0 ($r0) equals RIP at the crash"
 	# Back to the last snapshot before the panic text: [ steps from snapshot to snapshot; the registers
@@ -165,7 +171,7 @@ browse)
 	[ -n "$want" ] || fail "replay --to $target printed no final state"
 	wait_for "RIP $want" "RIP at snapshot event $target equals a straight replay's"
 	r1=$(rip_line)
-	[ "$r1" != "RIP $RIP <$sym>" ] || fail "registers did not change going back: '$r1'"
+	grep -qE "RIP $RIP $sym" <<<"$r1" && fail "registers did not change going back: '$r1'"
 	# Changed registers are highlighted (an SGR attribute right before the value that changed).
 	tm capture-pane -p -e -t tui | grep -E 'RIP.*'$'\e''\[[0-9;]*m[0-9a-f]{16}' >/dev/null ||
 		fail "RIP, changed since the crash, is not highlighted"
@@ -251,7 +257,7 @@ browse)
 	grep -qE '(^| )icanon( |$)' <<<"$s" && grep -qE '(^| )echo( |$)' <<<"$s" ||
 		{ echo "$s"; fail "the terminal was left raw (no icanon/echo)"; }
 	[ "$(tm display -p -t tui '#{alternate_on}')" = 0 ] || fail "still on the alternate screen"
-	echo "PASS: browse: crash at $last (fault at 0x$frip <$fsym>) with RIP $RIP <$sym>, [ to snapshot at $target, g $early, search, help, 80x24 and 200x60, q restores"
+	echo "PASS: browse: crash at $last (fault at 0x$frip $fsym) with RIP $RIP $sym, [ to snapshot at $target, g $early, search, help, 80x24 and 200x60, q restores"
 	;;
 damaged)
 	# A header with a flipped byte cannot be opened: an error screen, exit 1.
@@ -305,6 +311,32 @@ gdb)
 	wait_for "TUI-DONE"
 	screen | grep -q "TUI-EXIT=0" || { screen; fail "rrvm tui did not exit 0 after gdb"; }
 	echo "PASS: gdb: G at event $ev, gdb saw rip 0x$tui_rip and event $ev, back in the browser, q exits 0"
+	;;
+cancel)
+	# A long seek shows its progress, the screen keeps answering, Esc cancels, r resumes it.
+	run_guest "$tmp/long.out" "$tmp/long.err" record --clock=virtual -o "$tmp/long" --kernel "$TESTKERNEL" \
+		--append "timer ticks=40000 hz=1000" || { cat "$tmp/long.err"; fail "recording the long timer failed"; }
+	n=$("$RRVM" trace info "$tmp/long" | awk '/^events/ { print $2; exit }')
+	start 100 30 --at 0 "$tmp/long"
+	wait_re "Registers +at event 0\$"
+	keys End
+	wait_re "replaying to event $n:|Registers +at event $n\$" "progress while seeking to the end"
+	screen | grep -q "replaying to event $n:" ||
+		skip "a seek over $n events finished before the progress line (0.15 s): too fast here to cancel"
+	keys Home   # the cursor moves while the seek runs
+	wait_for "event 0/$n" "the screen answers during a seek"
+	wait_re "Registers +at event 0\$" "back at event 0"
+	keys End
+	wait_for "replaying to event $n:"
+	keys Escape
+	wait_re "seek to $n cancelled at event [0-9]+" "Esc cancels"
+	wait_for "seek cancelled, r replays"
+	keys r
+	wait_re "Registers +at event $n\$" "r replays to the cursor after all"
+	keys q
+	wait_for "TUI-DONE"
+	screen | grep -q "TUI-EXIT=0" || { screen; fail "rrvm tui did not exit 0"; }
+	echo "PASS: cancel: progress shown seeking to $n, keys answered meanwhile, Esc cancelled, r finished it"
 	;;
 *) fail "unknown mode $mode" ;;
 esac
