@@ -381,6 +381,8 @@ snap)
 	grep -qE "^$N +$ev +[0-9.]+ +replay .* full\$" "$tmp/list.txt" ||
 		{ cat "$tmp/list.txt"; fail "snapshot list does not show snapshot $N at event $ev (replay, full)"; }
 	"$RRVM" snapshot show "$tmp/crash" "$N" > "$tmp/show.txt" 2>&1 || { cat "$tmp/show.txt"; fail "snapshot show $N failed"; }
+	"$RRVM" snapshot diff "$tmp/crash" 1 "$N" > "$tmp/diff.txt" 2>&1 || { cat "$tmp/diff.txt"; fail "snapshot diff 1 $N failed"; }
+	grep -q "^devices:.*uart0 (not in $N)" "$tmp/diff.txt" || { cat "$tmp/diff.txt"; fail "diff does not say $N lacks device state"; }
 	# Replay from it reaches the recorded end in the state a full replay ends in.
 	"$RRVM" replay --quiet "$tmp/crash" > /dev/null 2> "$tmp/full.err"
 	"$RRVM" replay --quiet --from "s$N" "$tmp/crash" > /dev/null 2> "$tmp/from.err"
