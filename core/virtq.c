@@ -66,11 +66,11 @@ static int walk_indirect(struct virtq *q, const struct guest_mem *m, struct virt
 	if (!table)
 		return fail(q, why, whylen, "indirect table 0x%llx+0x%llx is not inside guest RAM", ind->addr, ind->len);
 	uint32_t n = ind->len / 16, i = 0;
-	uint64_t seen = 0;
+	uint64_t seen[VIRTQ_MAX_INDIRECT / 64] = { 0 };
 	for (;;) {
-		if (seen & (1ull << i))
+		if (seen[i / 64] & (1ull << (i % 64)))
 			return fail(q, why, whylen, "indirect descriptor %llu visited twice (a loop, head %llu)", i, c->head);
-		seen |= 1ull << i;
+		seen[i / 64] |= 1ull << (i % 64);
 		struct desc d;
 		rd_desc(table, i, &d);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT)

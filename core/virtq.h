@@ -9,8 +9,10 @@
 #include "core/mem.h"
 
 #define VIRTQ_MAX_SIZE    256u    /* largest queue a device offers (power of two) */
-#define VIRTQ_MAX_BUFS    (VIRTQ_MAX_SIZE + 64u) /* buffers in one chain, indirect included */
-#define VIRTQ_MAX_INDIRECT 64u    /* entries in one indirect table */
+#define VIRTQ_MAX_BUFS    VIRTQ_MAX_SIZE /* buffers in one chain, indirect included */
+/* Entries in one indirect table: fixed, whatever the queue size (Linux puts
+ * up to seg_max + 2 entries in one table even on a smaller queue). */
+#define VIRTQ_MAX_INDIRECT VIRTQ_MAX_SIZE
 
 #define VIRTQ_DESC_F_NEXT     1
 #define VIRTQ_DESC_F_WRITE    2

@@ -83,6 +83,14 @@ struct session_snap_stats {
 };
 void session__snapshot_stats(const struct replay_session *s, struct session_snap_stats *out);
 
+/* Writes the machine at the current stop as TRACE_DIR/snapshots/NNNNNN.snap
+ * (the next free number, *seq), full, reason "replay" (it holds no device
+ * state but virtio: replay restores it, `rrvm run --from` refuses it), and
+ * keeps it in the session's store for seeks. The events file is not
+ * touched: readers find it in snapshots/ (traces/FORMAT.md section 10).
+ * -EEXIST when a recorded snapshot is at this event. 0 or -errno + *err. */
+int session__save_snapshot(struct replay_session *s, uint32_t *seq, struct rrvm_err *err);
+
 void session__close(struct replay_session *s);
 
 /* Creates a VM as TRACE_DIR's header describes it (RAM, CPUID table, kernel

@@ -7,6 +7,7 @@
 
 #include "core/guest_debug.h"
 #include "core/vm.h"
+#include "record/trace.h"
 #include "replay/replayer.h"
 #include "replay/session_int.h"
 #include "snapshot/snapshot.h"
@@ -172,4 +173,65 @@ void session__set_snapshot_hooks(struct replay_session *s, void (*hide)(void *ct
 	s->snap_hide = hide;
 	s->snap_show = show;
 	s->snap_hook_ctx = ctx;
+}
+
+int session__save_snapshot(struct replay_session *s, uint32_t *seq_out, struct rrvm_err *err)
+{
+	struct vm *vm = s->vm;
+	if (!vm || !s->rep)
+		return err__set(err, -EINVAL, "no replay VM to take a snapshot of");
+	struct snap_pos pos;
+	replayer__pos(s->rep, &pos.event, &pos.recs);
+	/* A full file needs every nonzero page: the session's store holds them
+	 * (page lookups at the new snapshot). Without one, a store of its own
+	 * (its first snapshot is full); no other store reads the dirty log then. */
+	struct snap_store *st = s->store, *own = NULL;
+	int rc;
+	if (!st) {
+		if ((rc = snap_store__create(&own, vm, err)))
+			return rc;
+		st = own;
+	}
+	struct snapshot *snap = NULL;
+	if (s->snap_hide)
+		s->snap_hide(s->snap_hook_ctx, vm);
+	rc = snap__take(st, vm, &pos, own ? SNAP_RECORDED : SNAP_AUTO, &snap, err);
+	if (s->snap_show)
+		s->snap_show(s->snap_hook_ctx, vm);
+	if (rc)
+		goto out;
+	if (snap->kind == SNAP_RECORDED && !own) {
+		rc = err__set(err, -EEXIST, "snapshot %s is already at event %" PRIu64, snap->name, pos.event);
+		goto out;
+	}
+	uint8_t uuid[16];
+	memcpy(uuid, trace_reader__header(session__trace(s))->uuid, 16);
+	/* Written full (no delta base): it may stand anywhere among the
+	 * recorded ones, whose deltas chain in event order (FORMAT.md 10). */
+	uint64_t npages = snap_store__npages(st);
+	uint32_t *all = malloc((npages ? npages : 1) * sizeof(*all));
+	if (!all) {
+		rc = err__set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	struct snapshot full = *snap;
+	full.n_pages = 0;
+	for (uint64_t p = 0; p < npages; p++)
+		if (snap_store__page(st, snap, (uint32_t)p))
+			all[full.n_pages++] = (uint32_t)p;
+	full.pages = all;
+	uint32_t seq = snapfile__count(s->dir) + 1;
+	rc = snapfile__write(s->dir, st, &full, NULL, seq, SNAP_WHY_REPLAY, uuid, vm->mem.size, NULL, err);
+	free(all);
+	if (rc)
+		goto out;
+	/* Kept like a recorded one (never thinned; seeks restore it). */
+	if (snap->kind == SNAP_AUTO) {
+		snap->kind = SNAP_RECORDED;
+		snprintf(snap->name, sizeof(snap->name), "%u", seq);
+	}
+	*seq_out = seq;
+out:
+	snap_store__destroy(own);
+	return rc;
 }

@@ -237,6 +237,14 @@ static int cmd_diff(const char *dir, const char *wa, const char *wb)
 		if (!da || da->len != db->len || memcmp(da->data, db->data, da->len))
 			printf(" %s%s", db->name, da ? "" : " (new)"), ndev++;
 	}
+	/* A snapshot taken in a replay has no state for the legacy devices. */
+	for (uint32_t j = 0; j < sa->n_dev; j++) {
+		bool in_b = false;
+		for (uint32_t i = 0; i < sb->n_dev; i++)
+			in_b |= !strcmp(sa->dev[j].name, sb->dev[i].name);
+		if (!in_b)
+			printf(" %s (not in %s)", sa->dev[j].name, sb->name), ndev++;
+	}
 	printf("%s\n", ndev ? " changed" : " same");
 	snap_store__destroy(st);
 	return 0;

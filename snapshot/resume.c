@@ -43,6 +43,12 @@ int snapshot__restore_live(struct vm **out, const char *dir, uint32_t seq, const
 					"supported yet (the disk's contents at the snapshot are not rebuilt)", dir);
 		}
 	trace_reader__close(tr);
+	struct snapfile_info info;
+	if (seq <= snapfile__count(dir) && !snapfile__read(dir, seq, NULL, 0, &info, NULL, NULL, NULL, err) &&
+	    info.reason == SNAP_WHY_REPLAY)
+		return err__set(err, -ENOTSUP, "snapshot %u of %s was taken in a replay (rrvm tui), which runs no "
+				"device models: it holds no uart/pic/pit/... state, so it cannot be resumed live; "
+				"replay from it instead (rrvm replay --from s%u %s)", seq, dir, seq, dir);
 	struct vm *vm;
 	if ((rc = session__trace_vm(dir, live, NULL, true, false, &vm, NULL, err)))
 		return rc;

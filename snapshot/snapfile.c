@@ -45,6 +45,7 @@ const char *snapfile__reason_name(uint32_t r)
 	case SNAP_WHY_CONSOLE: return "console";
 	case SNAP_WHY_PANIC: return "panic";
 	case SNAP_WHY_START: return "start";
+	case SNAP_WHY_REPLAY: return "replay";
 	default: return "other";
 	}
 }
@@ -723,7 +724,9 @@ int snapfile__load_all(struct snap_store *st, const char *dir, uint32_t upto, st
 		uint8_t **data;
 		if ((rc = snapfile__read(dir, seq, uuid, ram_bytes, &info, &s, &pages, &data, err)))
 			return rc;
-		if ((info.base_seq && (!prev || info.base_seq != seq - 1)) || (prev && info.event < prev->pos.event)) {
+		/* A full snapshot may stand anywhere (one taken later in a replay,
+		 * FORMAT.md section 10); a delta must follow its base. */
+		if ((info.base_seq && (!prev || info.base_seq != seq - 1 || info.event < prev->pos.event))) {
 			snap__free(s);
 			snapfile__free_pages(pages, data, info.n_pages);
 			return err__set(err, -EBADMSG, "snapshot %u: its base %u is not the snapshot before it", seq,

@@ -17,7 +17,9 @@ struct snapshot;
 
 /* Why a recorded snapshot was taken. */
 enum snap_reason { SNAP_WHY_EVERY = 1, SNAP_WHY_CONSOLE = 2, SNAP_WHY_PANIC = 3, SNAP_WHY_OTHER = 4,
-		  SNAP_WHY_START = 5 /* the state a `record --from` trace starts in: snapshot 1, event 0 */ };
+		  SNAP_WHY_START = 5 /* the state a `record --from` trace starts in: snapshot 1, event 0 */,
+		  SNAP_WHY_REPLAY = 6 /* taken in a replay (rrvm tui `s`): full, no device state but virtio;
+				       * replay restores it, `run --from` refuses it */ };
 
 /* What a file says about itself (list/show without loading pages). */
 struct snapfile_info {

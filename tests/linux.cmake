@@ -38,3 +38,16 @@ set_tests_properties(linux_record_replay_svm_lane PROPERTIES
   SKIP_RETURN_CODE 77
   LABELS "linux;svm-lane"
   RESOURCE_LOCK svm_lane_build_static)
+
+# Linux on rrvm's virtio devices in the lane (tests/linux/virtio-in-lane.sh): modules
+# from the initramfs, an ext4 disk made by tools/mkdisk.sh mounted, files written and
+# read, sync, /dev/hwrng, hvc0, power off; recorded, then replayed twice with identical
+# consoles and an image that replay leaves alone (about 7 minutes, one core).
+add_test(NAME linux_virtio_svm_lane
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/linux/virtio-in-lane.sh --replays 2
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(linux_virtio_svm_lane PROPERTIES
+  TIMEOUT 1200
+  SKIP_RETURN_CODE 77
+  LABELS "linux;svm-lane"
+  RESOURCE_LOCK svm_lane_build_static)

@@ -11,3 +11,4 @@ target_compile_definitions(test_tui PRIVATE RRVM_SOURCE_DIR="${CMAKE_SOURCE_DIR}
 add_dependencies(test_tui testkernel)
 add_test(NAME unit_tui COMMAND test_tui ${CMAKE_BINARY_DIR}/tests/guests/testkernel.elf)
 set_tests_properties(unit_tui PROPERTIES TIMEOUT 120 LABELS "unit")
+rrvm_e2e(tui_snap 600 ${E2E}/tui.sh snap)

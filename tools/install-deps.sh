@@ -13,6 +13,7 @@ PKGS=(
   gdb tmux python3                    # gdb stub and TUI tests
   clang                               # libFuzzer targets (tests/fuzz)
   busybox-static cpio                 # initramfs for the lane and the Linux guests
+  e2fsprogs                           # mkfs.ext4 for virtio-blk disk images (tools/mkdisk.sh)
   qemu-system-x86 qemu-utils          # the SVM lane (QEMU TCG + emulated SVM), qcow2 tools for benchmarks
   xz-utils zstd                       # kernel/initramfs compression
 )

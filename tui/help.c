@@ -35,7 +35,7 @@ const struct help_entry help_keys[] = {
 	{ "m", "memory at: 0x1000, rsp, rip+0x20, a symbol, p:ADDR" },
 	{ "p", "memory: guest-virtual / physical" },
 	{ NULL, "Actions" },
-	{ "s", "take a snapshot here (not yet: says why)" },
+	{ "s", "take a snapshot here (written into TRACE_DIR/snapshots/)" },
 	{ "e", "export the console up to the cursor to a file" },
 	{ "G", "open gdb here (back when gdb exits)" },
 	{ "Esc", "cancel a seek, a prompt or this help" },

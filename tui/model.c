@@ -186,6 +186,40 @@ int model__open(struct tui_model *m, const char *dir, struct rrvm_err *err)
 		snapfile__path(path, sizeof(path), dir, (uint32_t)m->snaps[i].id);
 		m->snaps[i].bytes = m->snaps[i].id <= UINT32_MAX && !stat(path, &sb) ? (int64_t)sb.st_size : -1;
 	}
+	/* Files no TR_SNAPSHOT record names (taken later, in a replay: the
+	 * events file is never rewritten; FORMAT.md section 10). */
+	uint32_t nf = snapfile__count(dir);
+	for (uint32_t seq = 1; seq <= nf; seq++) {
+		bool named = false;
+		for (size_t i = 0; i < m->n_snaps && !named; i++)
+			named = m->snaps[i].id == seq;
+		struct rrvm_err serr = { "" };
+		if (!named && model__add_snapfile(m, seq, &serr) == -ENOMEM) {
+			model__close(m);
+			return err__set(err, -ENOMEM, "%s: out of memory", dir);
+		}
+	}
+	return 0;
+}
+
+int model__add_snapfile(struct tui_model *m, uint32_t seq, struct rrvm_err *err)
+{
+	struct snapfile_info info;
+	int rc = snapfile__read(m->dir, seq, NULL, 0, &info, NULL, NULL, NULL, err);
+	if (rc)
+		return rc;
+	struct tui_snap *v = realloc(m->snaps, (m->n_snaps + 1) * sizeof(*v));
+	if (!v)
+		return err__set(err, -ENOMEM, "out of memory");
+	m->snaps = v;
+	size_t at = m->n_snaps;
+	while (at > 0 && v[at - 1].event_no > info.event)
+		at--;
+	memmove(&v[at + 1], &v[at], (m->n_snaps - at) * sizeof(*v));
+	struct tui_snap sn = { .event_no = info.event, .id = seq, .bytes = (int64_t)info.file_bytes };
+	snprintf(sn.name, sizeof(sn.name), "%06u.snap", seq);
+	v[at] = sn;
+	m->n_snaps++;
 	return 0;
 }
 

@@ -84,6 +84,10 @@ struct tui_model {
  * model__close. */
 int model__open(struct tui_model *m, const char *dir, struct rrvm_err *err);
 void model__close(struct tui_model *m);
+/* Adds snapshot file seq (snapshots/NNNNNN.snap, e.g. one taken in a replay
+ * that no TR_SNAPSHOT record names) to m->snaps, kept in event order.
+ * 0, or -errno with a message when the file is unreadable. */
+int model__add_snapfile(struct tui_model *m, uint32_t seq, struct rrvm_err *err);
 
 /* Index of the first record whose event number is >= ev (n_recs when none). */
 size_t model__rec_at(const struct tui_model *m, uint64_t ev);

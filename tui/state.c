@@ -124,7 +124,29 @@ bool tui__reg_value(const struct tui *t, const char *name, uint64_t *v)
 
 void tui__take_snapshot(struct tui *t, const char *name)
 {
-	(void)name;
-	ui__status(t, true, "not yet: the replay session offers no way to write a snapshot into the trace "
-			    "(recorded ones come from rrvm record --snapshot-every; seeks keep their own in memory)");
+	(void)name;   /* snapshot files are known by number (NNNNNN.snap) */
+	if (!t->w) {
+		ui__status(t, true, "snapshot: no replay session (%s)", "the trace cannot be replayed here");
+		return;
+	}
+	if (!tui__state_current(t) || t->cpu.event != t->cursor || !t->cpu.valid) {
+		ui__status(t, true, "snapshot: the machine is not at the cursor yet (event %" PRIu64
+			   "): wait for the replay, then press s again", t->cursor);
+		return;
+	}
+	struct rrvm_err err = { "" };
+	uint32_t seq;
+	uint64_t ev;
+	if (worker__save_snapshot(t->w, &seq, &ev, &err)) {
+		ui__status(t, true, "snapshot not written: %s", err.msg);
+		return;
+	}
+	struct rrvm_err merr = { "" };
+	if (model__add_snapfile(t->m, seq, &merr)) {
+		ui__status(t, true, "snapshot %u written at event %" PRIu64 ", but reading it back failed: %s", seq, ev,
+			   merr.msg);
+		return;
+	}
+	ui__status(t, false, "snapshot %u written at event %" PRIu64 " (%s/snapshots/%06u.snap)", seq, ev, t->m->dir,
+		   seq);
 }

@@ -256,3 +256,21 @@ void worker__snap_stats(struct tui_worker *w, struct session_snap_stats *out)
 	*out = w->snap;
 	pthread_mutex_unlock(&w->mu);
 }
+
+int worker__save_snapshot(struct tui_worker *w, uint32_t *seq, uint64_t *event, struct rrvm_err *err)
+{
+	int rc;
+	pthread_mutex_lock(&w->mu);
+	/* Not busy, nothing pending: the thread waits on cv and leaves the
+	 * session alone while mu is held. */
+	if (w->busy || w->pending)
+		rc = err__set(err, -EBUSY, "a seek is running: wait for it (or Esc) before taking a snapshot");
+	else if (!w->cur.valid || !session__vm(w->s))
+		rc = err__set(err, -EINVAL, "no machine state here to take a snapshot of");
+	else if ((rc = session__save_snapshot(w->s, seq, err)) == 0)
+		*event = session__event(w->s);
+	if (!rc)
+		session__snapshot_stats(w->s, &w->snap);
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}

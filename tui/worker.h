@@ -50,6 +50,10 @@ uint64_t worker__state(struct tui_worker *w, struct tui_cpu *cur, struct tui_cpu
  * through the stop's page tables. Returns the bytes readable before the
  * first unmapped one; 0 while a seek runs. */
 size_t worker__read(struct tui_worker *w, uint64_t addr, bool phys, void *buf, size_t len);
+/* Writes the state at the latest stop as a snapshot file of the trace
+ * (session__save_snapshot): *seq its number, *event where it stands.
+ * -EBUSY while a seek runs or waits. 0 or -errno with a message. */
+int worker__save_snapshot(struct tui_worker *w, uint32_t *seq, uint64_t *event, struct rrvm_err *err);
 /* The session's snapshot bookkeeping after the latest seek. */
 void worker__snap_stats(struct tui_worker *w, struct session_snap_stats *out);
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # tui.sh — drives `rrvm tui` in a detached tmux (send-keys, capture-pane) on a recorded test-kernel crash.
-# usage: tui.sh browse | damaged | gdb | cancel
+# usage: tui.sh browse | damaged | gdb | cancel | snap
 #   browse   open, go to the crash (panic text, RIP with symbol), [ back to a snapshot and g to an event
 #            (registers as a straight replay has them, changes highlighted, console before the panic),
 #            event filter, memory, disassembly,
 #            search, help, resize 80x24 and 200x60, q restores the terminal (status 0)
 #   gdb      G opens gdb on a replay at the cursor (same RIP, same event), quitting gdb comes back
 #   cancel   a long seek shows progress, keys still work, Esc cancels, r resumes
+#   snap     s at an event without a snapshot writes one: snapshot list shows it, replay --from sN ends
+#            in the same final state as a full replay, the browser finds it again ([), run --from refuses it
 #   damaged  a corrupt header and a truncated events file: error shown, non-zero exit, no crash
 source "$(dirname "$0")/lib.sh"
 mode=${1:-browse}
@@ -337,6 +339,64 @@ cancel)
 	wait_for "TUI-DONE"
 	screen | grep -q "TUI-EXIT=0" || { screen; fail "rrvm tui did not exit 0"; }
 	echo "PASS: cancel: progress shown seeking to $n, keys answered meanwhile, Esc cancelled, r finished it"
+	;;
+snap)
+	# s at an event with no snapshot writes snapshots/NNNNNN.snap (reason "replay"); everything finds it.
+	recorded=$("$RRVM" trace dump --kind snapshot "$tmp/crash" | awk 'NR > 1 { print $1 }' | sort -n | uniq)
+	n0=$(ls "$tmp/crash/snapshots" | grep -c '\.snap$')
+	ev=$(( last / 2 + 7 ))
+	while grep -qx "$ev" <<<"$recorded"; do ev=$((ev + 1)); done
+	[ "$ev" -lt "$last" ] || fail "no event without a snapshot below $last"
+	# The first recorded snapshot after ev (or the end): [ from there lands on ev.
+	next=$(awk -v e="$ev" '$1 > e { print; exit }' <<<"$recorded"); next=${next:-$last}
+	start 100 30 --at "$ev" "$tmp/crash"
+	wait_re "Registers +at event $ev\$" "registers at event $ev"
+	keys s
+	wait_re "snapshot [0-9]+ written at event $ev" "s writes a snapshot"
+	N=$(screen | sed -nE "s/.*snapshot ([0-9]+) written at event $ev.*/\1/p" | head -1)
+	[ "$N" = $((n0 + 1)) ] || fail "snapshot number $N, expected $((n0 + 1)) (after $n0 recorded)"
+	f=$(printf '%s/crash/snapshots/%06u.snap' "$tmp" "$N")
+	[ -f "$f" ] || fail "$f was not written"
+	[ "$(stat -c %a "$f")" = 600 ] || fail "$f has mode $(stat -c %a "$f"), not 600"
+	keys s
+	wait_re "snapshot not written: .*already at event $ev" "a second s at the same event is refused"
+	# The browser knows it at once: [ from the next snapshot (or the end) lands on it.
+	keys g; wait_for "go to event"; keys "$next" Enter
+	wait_for "event $next/$last"
+	keys '['
+	wait_for "event $ev/$last" "[ reaches the new snapshot"
+	keys q
+	wait_for "TUI-DONE"
+	screen | grep -q "TUI-EXIT=0" || { screen; fail "rrvm tui did not exit 0"; }
+	# A fresh browser finds it in snapshots/ (no TR_SNAPSHOT names it).
+	start 100 30 --at "$next" "$tmp/crash"
+	wait_re "Registers +at event $next\$"
+	keys '['
+	wait_for "event $ev/$last" "a reopened browser's [ reaches snapshot $N"
+	wait_for "snapshot $N " "status names snapshot $N"
+	keys q
+	wait_for "TUI-DONE"
+	# rrvm snapshot list shows it: event, reason replay, full.
+	"$RRVM" snapshot list "$tmp/crash" > "$tmp/list.txt" || { cat "$tmp/list.txt"; fail "snapshot list failed"; }
+	grep -qE "^$N +$ev +[0-9.]+ +replay .* full\$" "$tmp/list.txt" ||
+		{ cat "$tmp/list.txt"; fail "snapshot list does not show snapshot $N at event $ev (replay, full)"; }
+	"$RRVM" snapshot show "$tmp/crash" "$N" > "$tmp/show.txt" 2>&1 || { cat "$tmp/show.txt"; fail "snapshot show $N failed"; }
+	"$RRVM" snapshot diff "$tmp/crash" 1 "$N" > "$tmp/diff.txt" 2>&1 || { cat "$tmp/diff.txt"; fail "snapshot diff 1 $N failed"; }
+	grep -q "^devices:.*uart0 (not in $N)" "$tmp/diff.txt" || { cat "$tmp/diff.txt"; fail "diff does not say $N lacks device state"; }
+	# Replay from it reaches the recorded end in the state a full replay ends in.
+	"$RRVM" replay --quiet "$tmp/crash" > /dev/null 2> "$tmp/full.err"
+	"$RRVM" replay --quiet --from "s$N" "$tmp/crash" > /dev/null 2> "$tmp/from.err"
+	a=$(grep '^rrvm: final state:' "$tmp/full.err") || { cat "$tmp/full.err"; fail "full replay: no final state"; }
+	b=$(grep '^rrvm: final state:' "$tmp/from.err") || { cat "$tmp/from.err"; fail "replay --from s$N: no final state"; }
+	[ "$a" = "$b" ] || fail "replay --from s$N ends in '$b', a full replay in '$a'"
+	grep -q "event $last," <<<"$b" || fail "replay --from s$N did not reach event $last: $b"
+	# Resuming it live is refused, saying why.
+	"$RRVM" run --from "$tmp/crash@$N" < /dev/null > "$tmp/run.out" 2> "$tmp/run.err"
+	st=$?
+	[ "$st" != 0 ] || fail "run --from $N (a replay snapshot) exited 0"
+	grep -q "taken in a replay" "$tmp/run.err" || { cat "$tmp/run.err"; fail "run --from $N: no clear refusal"; }
+	echo "PASS: snap: s at event $ev wrote snapshot $N ($(stat -c %s "$f") bytes, 0600); list/show see it," \
+		"[ finds it (live and reopened), replay --from s$N ends as a full replay ($b), run --from refuses (exit $st)"
 	;;
 *) fail "unknown mode $mode" ;;
 esac

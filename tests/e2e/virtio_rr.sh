@@ -11,7 +11,7 @@ tok() { grep -q -- "$2" "$1" || { cat "$1"; fail "missing '$2' in $1"; }; }
 
 run_guest "$tmp/run.out" "$tmp/run.err" run "${args[@]}" || { cat "$tmp/run.out" "$tmp/run.err"; fail "run exited $?"; }
 for t in "found blk at 00:01.0 irq 10" "found rng at 00:02.0 irq 11" "found console at 00:03.0 irq 9" \
-	 "rng 32 bytes" "blk sector 0: RRVM-DISK-IMAGE!" "blk wrote and read back sector 1" "flush status 0" \
+	 "rng 32 bytes" "blk sector 0: RRVM-DISK-IMAGE!" "130-entry indirect table: ok" "blk wrote and read back sector 1" "flush status 0" \
 	 "virtio-console: hello from the test kernel over hvc" "RRVM-TEST virtio: ok"; do
 	tok "$tmp/run.out" "$t"
 done

@@ -121,7 +121,7 @@ static size_t make_input(uint8_t *in, size_t max)
 		uint32_t len = rnd() % 8 ? rnd() % 0x400 : rnd();
 		uint16_t flags = (uint16_t)((rnd() % 2) | (rnd() % 2) << 1 | (rnd() % 16 == 0) << 2), next = (uint16_t)(rnd() % 3 ? (i + 1) % qs : rnd() % (qs + 4));
 		if ((flags & 4) && rnd() % 2)
-			len = 16 * (1 + rnd() % 70);
+			len = 16 * (1 + rnd() % 300);
 		memcpy(d, &addr, 8);
 		memcpy(d + 8, &len, 4);
 		memcpy(d + 12, &flags, 2);
