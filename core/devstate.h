@@ -14,8 +14,7 @@
  * every field of its state struct in a fixed order, each little-endian at
  * its declared width (never a raw struct). Writers and readers never fail
  * half-way: an overflow or short read sets `bad` and later calls do nothing,
- * so a handler checks once at the end. Interface: core/dev.h (save/restore)
- * and /work/notes/api-devstate.md.
+ * so a handler checks once at the end. Interface: core/dev.h (save/restore).
  */
 
 #define DEV_STATE_MAX 4096   /* bytes one device may save */

@@ -19,7 +19,7 @@ static void con_notify(struct virtio_dev *d, unsigned q)
 {
 	struct con *c = d->priv;
 	if (q != CON_TX)
-		return;       /* receive buffers: kept for input (not implemented: see README) */
+		return;       /* receive buffers wait: console input still goes to the UART (README) */
 	while (virtio__pop(d, CON_TX) == 1) {
 		const struct virtq_chain *ch = &d->chain;
 		for (uint64_t off = 0; off < ch->out_len;) {

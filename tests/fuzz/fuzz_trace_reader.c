@@ -178,83 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #ifdef RRVM_FUZZ_STANDALONE
 /* ---- standalone driver --------------------------------------------------- */
-
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static unsigned long runs;
-
-static void run_one(const uint8_t *d, size_t n, int mutations)
-{
-	LLVMFuzzerTestOneInput(d, n);
-	runs++;
-	uint8_t *m = malloc(n + 64);
-	for (int k = 0; k < mutations; k++) {
-		size_t len = n;
-		memcpy(m, d, n);
-		int edits = 1 + (int)(rnd() % 4);
-		for (int e = 0; e < edits && len > 1; e++) {
-			size_t at = 1 + rnd() % (len - 1);
-			switch (rnd() % 5) {
-			case 0: m[at] ^= (uint8_t)(1u << (rnd() % 8)); break;
-			case 1: m[at] = (uint8_t)rnd(); break;
-			case 2: len = at; break;                                        /* truncate */
-			case 3: m[at] = (uint8_t)(rnd() & 1 ? 0xff : 0); break;
-			case 4: if (len + 8 < n + 64) {                                  /* insert */
-					memmove(m + at + 8, m + at, len - at);
-					for (int i = 0; i < 8; i++)
-						m[at + i] = (uint8_t)rnd();
-					len += 8;
-				}
-				break;
-			}
-		}
-		LLVMFuzzerTestOneInput(m, len);
-		runs++;
-	}
-	free(m);
-}
-
-static int run_path(const char *path, int mutations)
-{
-	struct stat st;
-	if (stat(path, &st)) {
-		perror(path);
-		return 1;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		int rc = 0;
-		while (d && (de = readdir(d))) {
-			char p[4096];
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
-			rc |= run_path(p, mutations);
-		}
-		if (d)
-			closedir(d);
-		return rc;
-	}
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		perror(path);
-		return 1;
-	}
-	uint8_t *b = malloc((size_t)st.st_size + 1);
-	size_t n = fread(b, 1, (size_t)st.st_size, f);
-	fclose(f);
-	run_one(b, n, mutations);
-	free(b);
-	return 0;
-}
+#include "tests/fuzz/standalone.h"
 
 /* Packs a trace directory into one input (mode byte `mode`). */
 static int make_seed(const char *dir, const char *out, int mode)
@@ -305,22 +229,10 @@ static void cleanup(void)
 
 int main(int argc, char **argv)
 {
-	int mutations = 0, rc = 0, i = 1;
 	if (argc == 5 && strcmp(argv[1], "--make-seed") == 0)
 		return make_seed(argv[2], argv[3], (int)strtol(argv[4], NULL, 0));
-	if (argc > 2 && strcmp(argv[1], "--mutate") == 0) {
-		mutations = atoi(argv[2]);
-		i = 3;
-	}
-	if (i >= argc) {
-		fprintf(stderr, "usage: %s [--mutate N] CORPUS_FILE_OR_DIR...\n"
-				"       %s --make-seed TRACE_DIR OUT_FILE MODE_BYTE\n", argv[0], argv[0]);
-		return 2;
-	}
+	fuzz_mutator.keep = 1;   /* the mode byte picks the parser: keep it */
 	atexit(cleanup);
-	for (; i < argc; i++)
-		rc |= run_path(argv[i], mutations);
-	printf("fuzz_trace_reader: %lu inputs run, no crash\n", runs);
-	return rc;
+	return fuzz_standalone_main("fuzz_trace_reader", argc, argv);
 }
 #endif
