@@ -104,7 +104,8 @@ if [[ $REPLAYS == 0 ]]; then
   CMD="/rrvm run $GUEST"
 else
   # Record, then replay N times; the lane's exit status is the recording's.
-  CMD="/rrvm record --stats -o /tmp/trace $GUEST >/tmp/rec.out 2>/tmp/rec.err; rst=\$?
+  CMD="T=; command -v timeout >/dev/null && T='timeout -s INT 300'
+\$T /rrvm record --stats -o /tmp/trace $GUEST >/tmp/rec.out 2>/tmp/rec.err; rst=\$?
 cat /tmp/rec.out /tmp/rec.err; echo RRVM-RR: record status \$rst
 i=1; while [ \$i -le $REPLAYS ]; do
   /rrvm replay /tmp/trace >/tmp/rep.out 2>/tmp/rep.err; st=\$?
@@ -117,12 +118,24 @@ done
 exit \$rst"
 fi
 echo "lane command: $CMD"
-set +e
-tools/svm-lane --timeout "$LANE_TIMEOUT" \
-    --file "$LANE_RRVM:/rrvm" --file "$RRVM_LINUX_VMLINUZ:/vmlinuz" --file "$INITRD:/initrd.img" \
-    -- "$CMD" 2>&1 | tee "$LOG"
-rc=${PIPESTATUS[0]}
-set -e
+# A known, not yet understood lane problem (issue 3): now and then the recorded
+# Linux's timer interrupts stop early in boot (printk time frozen near 0.024 s)
+# and the guest ends halted for good. The recording is cut after 300 s (rrvm
+# then exits 8) and recorded once more, saying so loudly; a second hang fails.
+for attempt in 1 2; do
+  set +e
+  tools/svm-lane --timeout "$LANE_TIMEOUT" \
+      --file "$LANE_RRVM:/rrvm" --file "$RRVM_LINUX_VMLINUZ:/vmlinuz" --file "$INITRD:/initrd.img" \
+      -- "$CMD" 2>&1 | tee "$LOG"
+  rc=${PIPESTATUS[0]}
+  set -e
+  if [[ $REPLAYS != 0 && $attempt == 1 ]] && grep -q 'RRVM-RR: record status 8' "$LOG"; then
+    echo "*** KNOWN ISSUE (issue 3): the recording hung in the lane (guest timer interrupts stopped);" \
+         "recording again, attempt 2 of 2" >&2
+    continue
+  fi
+  break
+done
 echo "=== boot-in-lane [$(el)s]: lane exited $rc (console log: $LOG)"
 
 stage "6 check"

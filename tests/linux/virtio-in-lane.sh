@@ -63,7 +63,7 @@ stage "4 lane"
 LOG=${RRVM_TEST_LOG:-$(mktemp "${TMPDIR:-/tmp}/virtio-in-lane.XXXXXX.log")}
 GUEST="--kernel /vmlinuz --initrd /initrd.img --append \"$APPEND\" --mem 256M --disk /disk.img --rng --virtio-console"
 CMD="echo RRVM-RR: image before \$(sha256sum /disk.img)
-T=; command -v timeout >/dev/null && T='timeout -s INT 480'
+T=; command -v timeout >/dev/null && T='timeout -s INT 300'
 { \$T /rrvm record --stats -o /tmp/trace $GUEST 2>/tmp/rec.err; echo \$? >/tmp/rst; } | tee /tmp/rec.out
 rst=\$(cat /tmp/rst); cat /tmp/rec.err; echo RRVM-RR: record status \$rst
 after=\$(sha256sum /disk.img | cut -d' ' -f1); echo RRVM-RR: image after record \$after
@@ -78,11 +78,23 @@ i=1; while [ \$i -le $REPLAYS ]; do
   i=\$((i + 1))
 done
 /rrvm trace info /tmp/trace | grep -E '^(events|records|dma|stop)'; exit \$rst"
-set +e
-tools/svm-lane --timeout "$LANE_TIMEOUT" --file "$LANE_RRVM:/rrvm" --file "$RRVM_LINUX_VMLINUZ:/vmlinuz" \
-  --file "$INITRD:/initrd.img" --file "$DISK:/disk.img" -- "$CMD" 2>&1 | tee "$LOG"
-rc=${PIPESTATUS[0]}
-set -e
+# A known, not yet understood lane problem (issue 3): now and then the recorded
+# Linux's timer interrupts stop early in boot (printk time frozen near 0.024 s)
+# and the guest ends halted for good. The recording is cut after 300 s (rrvm
+# then exits 8) and recorded once more, saying so loudly; a second hang fails.
+for attempt in 1 2; do
+  set +e
+  tools/svm-lane --timeout "$LANE_TIMEOUT" --file "$LANE_RRVM:/rrvm" --file "$RRVM_LINUX_VMLINUZ:/vmlinuz" \
+    --file "$INITRD:/initrd.img" --file "$DISK:/disk.img" -- "$CMD" 2>&1 | tee "$LOG"
+  rc=${PIPESTATUS[0]}
+  set -e
+  if [[ $attempt == 1 ]] && grep -q 'RRVM-RR: record status 8' "$LOG"; then
+    echo "*** KNOWN ISSUE (issue 3): the recording hung in the lane (guest timer interrupts stopped);" \
+         "recording again, attempt 2 of 2" >&2
+    continue
+  fi
+  break
+done
 
 stage "5 check"
 [[ $rc == 125 ]] && fail "the SVM lane itself failed"
