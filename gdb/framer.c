@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-static int hexval(uint8_t c)
+int gdb_framer__hexval(uint8_t c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -106,7 +106,7 @@ enum gdb_frame_kind gdb_framer__feed(struct gdb_framer *f, uint8_t b)
 			f->overlong = true;
 		return GDB_FRAME_NONE;
 	case GF_CSUM1: {
-		int v = hexval(b);
+		int v = gdb_framer__hexval(b);
 		if (v < 0) {
 			gdb_framer__reset(f);
 			f->why = "checksum is not two hex digits";
@@ -117,7 +117,7 @@ enum gdb_frame_kind gdb_framer__feed(struct gdb_framer *f, uint8_t b)
 		return GDB_FRAME_NONE;
 	}
 	case GF_CSUM2: {
-		int v = hexval(b);
+		int v = gdb_framer__hexval(b);
 		uint8_t sum = f->sum;
 		bool overlong = f->overlong;
 		f->state = GF_IDLE;

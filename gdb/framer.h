@@ -50,4 +50,7 @@ bool gdb_framer__mid_packet(const struct gdb_framer *f);
  * framed length, or 0 when it does not fit. Escapes '$', '#', '}' and '*'. */
 size_t gdb_framer__encode(const void *payload, size_t len, char *out, size_t cap);
 
+/* The value of one hex digit (either case), or -1. */
+int gdb_framer__hexval(uint8_t c);
+
 #endif

@@ -11,20 +11,11 @@
 #include "core/mem.h"
 #include "core/vm.h"
 #include "core/x86.h"
+#include "gdb/framer.h"
 #include "gdb/regs.h"
 
 static const char hexd[] = "0123456789abcdef";
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 void gdb_text__printf(struct gdb_text *t, const char *fmt, ...)
 {
@@ -56,10 +47,10 @@ int gdb_args__parse(const char *schema, const uint8_t *p, size_t len, struct gdb
 		case 'x': {
 			uint64_t v = 0;
 			size_t d = 0;
-			while (i < len && hexval(p[i]) >= 0) {
+			while (i < len && gdb_framer__hexval(p[i]) >= 0) {
 				if (++d > 16)
 					return -EINVAL;
-				v = v << 4 | (uint64_t)hexval(p[i++]);
+				v = v << 4 | (uint64_t)gdb_framer__hexval(p[i++]);
 			}
 			if (!d || a->nn >= 4)
 				return -EINVAL;
@@ -71,7 +62,7 @@ int gdb_args__parse(const char *schema, const uint8_t *p, size_t len, struct gdb
 			if ((len - i) % 2 || n > sizeof(a->bin))
 				return -EINVAL;
 			for (size_t k = 0; k < n; k++) {
-				int hi = hexval(p[i + 2 * k]), lo = hexval(p[i + 2 * k + 1]);
+				int hi = gdb_framer__hexval(p[i + 2 * k]), lo = gdb_framer__hexval(p[i + 2 * k + 1]);
 				if (hi < 0 || lo < 0)
 					return -EINVAL;
 				a->bin[k] = (uint8_t)(hi << 4 | lo);
