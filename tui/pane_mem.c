@@ -124,15 +124,21 @@ void memory__draw(struct tui *t, const struct rect *r, bool focus)
 	}
 }
 
-bool memory__key(struct tui *t, int key, int page)
+/* Up/Down by a line, PgUp/PgDn by a page: the hex and disassembly views alike. */
+static bool scroll_key(long *scroll, int key, int page)
 {
 	switch (key) {
-	case KEY_UP: t->mem_scroll--; return true;
-	case KEY_DOWN: t->mem_scroll++; return true;
-	case KEY_PPAGE: t->mem_scroll -= page; return true;
-	case KEY_NPAGE: t->mem_scroll += page; return true;
+	case KEY_UP: --*scroll; return true;
+	case KEY_DOWN: ++*scroll; return true;
+	case KEY_PPAGE: *scroll -= page; return true;
+	case KEY_NPAGE: *scroll += page; return true;
 	}
 	return false;
+}
+
+bool memory__key(struct tui *t, int key, int page)
+{
+	return scroll_key(&t->mem_scroll, key, page);
 }
 
 /* ---- disassembly ---- */
@@ -287,11 +293,5 @@ void disasm__draw(struct tui *t, const struct rect *r, bool focus)
 
 bool disasm__key(struct tui *t, int key, int page)
 {
-	switch (key) {
-	case KEY_UP: t->dis_scroll--; return true;
-	case KEY_DOWN: t->dis_scroll++; return true;
-	case KEY_PPAGE: t->dis_scroll -= page; return true;
-	case KEY_NPAGE: t->dis_scroll += page; return true;
-	}
-	return false;
+	return scroll_key(&t->dis_scroll, key, page);
 }
