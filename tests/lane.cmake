@@ -39,3 +39,6 @@ rrvm_lane_e2e(lane_e2e_snapshot 900 skip
 # stay a clean signal; this one is red until the monitor samples the final state consistently.
 rrvm_lane_e2e(lane_e2e_io_completion 480 skip
   rr_crash snapshot_roundtrip_crash session_seek_tasks session_seek_timer session_seek_crash virtio_seek)
+
+# `rrvm tui` through tmux on a recorded crash (~215 s; tmux, terminfo and C.UTF-8 come with the bundle).
+rrvm_lane_e2e(lane_e2e_tui 600 skip tui_browse tui_damaged tui_cancel tui_snap tui_gdb)
