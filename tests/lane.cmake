@@ -16,7 +16,7 @@ function(rrvm_lane_e2e name timeout if_kvm)
                        LABELS "e2e;svm-lane" RESOURCE_LOCK svm_lane_build_static)
 endfunction()
 
-# `rrvm run` scenarios and record/replay (~140 s of tests, ~3 min with the lane's boot and builds).
+# `rrvm run` scenarios and record/replay (~140 s of tests, 203 s with the lane's boot and builds).
 rrvm_lane_e2e(lane_e2e_run_rr 720 smoke
   run_hello run_timer run_tasks run_crash run_memstress run_timer_virtual run_timer_virtual_identical
   run_race_both_outcomes run_hostile_inputs run_badinsn
@@ -24,7 +24,7 @@ rrvm_lane_e2e(lane_e2e_run_rr 720 smoke
   rr_console_input rr_disk_full trace_cli_recorded hostile_guest
   rr_race_pinned gdb_replay_race gdb_live)
 
-# Snapshots: replay from every snapshot, resume, damaged files, 1000 restore rounds; virtio (~230 s).
+# Snapshots: replay from every snapshot, resume, damaged files, 1000 restore rounds; virtio (~240 s).
 rrvm_lane_e2e(lane_e2e_snapshot 900 skip
   snapshot_roundtrip_hello snapshot_roundtrip_timer snapshot_roundtrip_tasks snapshot_roundtrip_race
   snapshot_roundtrip_memstress snapshot_roundtrip_badinsn snapshot_roundtrip_ring3spin
@@ -40,5 +40,5 @@ rrvm_lane_e2e(lane_e2e_snapshot 900 skip
 rrvm_lane_e2e(lane_e2e_io_completion 480 skip
   rr_crash snapshot_roundtrip_crash session_seek_tasks session_seek_timer session_seek_crash virtio_seek)
 
-# `rrvm tui` through tmux on a recorded crash (~215 s; tmux, terminfo and C.UTF-8 come with the bundle).
+# `rrvm tui` through tmux on a recorded crash (76-220 s; tmux, terminfo and C.UTF-8 come with the bundle).
 rrvm_lane_e2e(lane_e2e_tui 600 skip tui_browse tui_damaged tui_cancel tui_snap tui_gdb)
