@@ -17,8 +17,9 @@
 #   - python3 (/usr/bin/python3, Debian's) with only the standard-library modules
 #     that its startup, json, struct and the ascii/latin-1 codecs (the lane has no locale) load (the scripts' snippets use nothing
 #     else), listed by asking that python itself;
-#   - gdb with its data directory (/usr/share/gdb) and the Python modules that
-#     its own start-up imports (again listed by running the host's gdb).
+#   - gdb with its data directory (/usr/share/gdb), the Python modules that its
+#     own start-up imports (again listed by running the host's gdb) and glibc's
+#     UTF-16/32 gconv modules (its iconv needs them under C.UTF-8).
 # 97 MB (23 MB without gdb); rebuilt when an input changes. Exits 1 when a program is missing
 # (tools/install-deps.sh installs them all).
 set -euo pipefail
@@ -48,7 +49,14 @@ args+=(--prog "$PY")
 [[ -d /lib/terminfo ]] && args+=(--file /lib/terminfo)
 # The C.UTF-8 locale (tmux refuses to start without a UTF-8 one; libc-bin ships it).
 [[ -d /usr/lib/locale/C.utf8 ]] && args+=(--file /usr/lib/locale/C.utf8)
-[[ $GDB == 0 ]] || args+=(--prog gdb --file /usr/share/gdb)
+if [[ $GDB == 1 ]]; then
+  args+=(--prog gdb --file /usr/share/gdb)
+  # gdb converts names with iconv to UTF-32 under a UTF-8 locale: glibc's gconv modules for it.
+  G=/usr/lib/x86_64-linux-gnu/gconv
+  for f in gconv-modules gconv-modules.cache gconv-modules.d UTF-16.so UTF-32.so; do
+    [[ -e $G/$f ]] && args+=(--file "$G/$f")
+  done
+fi
 
 # py_files: every module file (source and cached bytecode, extension .so) a Python
 # process has loaded, read from sys.modules. $1 is the code to print it with.
