@@ -133,6 +133,7 @@ void guest_debug__exit(struct vm *vm)
 	struct guest_debug *g = &vm->gdbg;
 	g->dr6 = vm->run->debug.arch.dr6;
 	g->pc = vm->run->debug.arch.pc;
+	g->patch_hit = -1;
 	/* The breakpoint after a HLT or on the handler of an interrupt gdb's
 	 * stepping was suspended for: that is gdb's step. */
 	if (resume_slot_at(g, g->irq_slot, g->pc) || resume_slot_at(g, g->hlt_slot, g->pc)) {
@@ -179,6 +180,12 @@ void guest_debug__exit(struct vm *vm)
 		vm__request_stop(vm, VM_STOP_ERROR, -EINVAL,
 				 "unexpected debug exit at 0x%llx (DR6 0x%llx)", (unsigned long long)g->pc,
 				 (unsigned long long)g->dr6);
+	guest_debug__settle(vm);
+}
+
+void guest_debug__settle(struct vm *vm)
+{
+	struct guest_debug *g = &vm->gdbg;
 	if (g->gdb_stop && g->filter && vm->stop == VM_STOP_NONE && !g->filter(vm, g->filter_ctx))
 		g->gdb_stop = false;
 	if (g->gdb_stop)
