@@ -40,32 +40,6 @@ int guest_debug__patchable(struct vm *vm, uint64_t gva, uint64_t *gpa, const cha
 	return 0;
 }
 
-int guest_debug__patch_add(struct vm *vm, uint64_t gva, const char **why)
-{
-	struct guest_debug *g = &vm->gdbg;
-	uint64_t gpa;
-	int rc = guest_debug__patchable(vm, gva, &gpa, why);
-	if (rc)
-		return rc;
-	for (int i = 0; i < g->npatch; i++)
-		if (g->patch[i].gpa == gpa)
-			return i;
-	if (g->npatch >= GD_PATCHES) {
-		*why = "too many software breakpoints (64)";
-		return -ENOSPC;
-	}
-	g->patch[g->npatch] = (struct gd_patch){ .gva = gva, .gpa = gpa };
-	return g->npatch++;
-}
-
-void guest_debug__patch_clear(struct vm *vm)
-{
-	guest_debug__patch_disarm(vm);
-	vm->gdbg.npatch = 0;
-	vm->gdbg.patch_lifted = -1;
-	vm->gdbg.patch_hit = -1;
-}
-
 static void arm_one(struct vm *vm, struct gd_patch *p)
 {
 	uint8_t *b = mem__ptr(&vm->mem, p->gpa, 1);
@@ -89,23 +63,89 @@ static void disarm_one(struct vm *vm, struct gd_patch *p)
 	p->armed = false;
 }
 
-void guest_debug__patch_arm(struct vm *vm)
+int guest_debug__patch_add(struct vm *vm, enum gd_patch_use use, uint64_t gva, const char **why)
+{
+	struct guest_debug *g = &vm->gdbg;
+	int idx = -1;
+	/* Ours already (inside the loop patchable() would see our own HLT). */
+	for (int i = 0; i < g->npatch; i++)
+		if (g->patch[i].uses && g->patch[i].gva == gva)
+			idx = i;
+	uint64_t gpa = 0;
+	int rc = guest_debug__patchable(vm, gva, &gpa, why);
+	if (idx >= 0 && (rc == -EEXIST || (!rc && gpa == g->patch[idx].gpa))) {
+		g->patch[idx].uses |= (uint8_t)use;
+		return idx;
+	}
+	if (rc)
+		return rc;
+	idx = -1;
+	for (int i = 0; i < g->npatch; i++)
+		if (g->patch[i].uses && g->patch[i].gpa == gpa) {
+			g->patch[i].uses |= (uint8_t)use;
+			return i;
+		}
+	for (int i = 0; i < g->npatch && idx < 0; i++)
+		if (!g->patch[i].uses)
+			idx = i;
+	if (idx < 0) {
+		if (g->npatch >= GD_PATCHES) {
+			*why = "too many software breakpoints (64)";
+			return -ENOSPC;
+		}
+		idx = g->npatch++;
+	}
+	g->patch[idx] = (struct gd_patch){ .gva = gva, .gpa = gpa, .uses = (uint8_t)use };
+	if (g->in_loop)
+		arm_one(vm, &g->patch[idx]);
+	return idx;
+}
+
+void guest_debug__patch_drop(struct vm *vm, int idx, enum gd_patch_use use)
+{
+	struct guest_debug *g = &vm->gdbg;
+	if (idx < 0 || idx >= g->npatch)
+		return;
+	struct gd_patch *p = &g->patch[idx];
+	p->uses &= (uint8_t)~use;
+	if (p->uses)
+		return;
+	if (p->armed)
+		disarm_one(vm, p);
+	memset(p, 0, sizeof(*p));
+	while (g->npatch > 0 && !g->patch[g->npatch - 1].uses)
+		g->npatch--;
+}
+
+void guest_debug__patch_clear(struct vm *vm)
 {
 	struct guest_debug *g = &vm->gdbg;
 	for (int i = 0; i < g->npatch; i++)
-		if (!g->patch[i].armed && !g->patch[i].lifted)
+		if (g->patch[i].armed)
+			disarm_one(vm, &g->patch[i]);
+	memset(g->patch, 0, sizeof(g->patch));
+	g->npatch = 0;
+	g->patch_hit = g->irq_patch = g->hlt_patch = -1;
+}
+
+void guest_debug__patch_arm(struct vm *vm)
+{
+	struct guest_debug *g = &vm->gdbg;
+	g->in_loop = true;
+	for (int i = 0; i < g->npatch; i++)
+		if (g->patch[i].uses && !g->patch[i].armed && !g->patch[i].lifted)
 			arm_one(vm, &g->patch[i]);
 }
 
 void guest_debug__patch_disarm(struct vm *vm)
 {
 	struct guest_debug *g = &vm->gdbg;
+	g->in_loop = false;
 	for (int i = 0; i < g->npatch; i++) {
 		if (g->patch[i].armed)
 			disarm_one(vm, &g->patch[i]);
 		g->patch[i].lifted = false;
 	}
-	g->patch_lifted = -1;
 }
 
 bool guest_debug__patch_exit(struct vm *vm)
@@ -123,7 +163,7 @@ bool guest_debug__patch_exit(struct vm *vm)
 	uint64_t at = regs.rip - 1, gpa;
 	int idx = -1;
 	for (int i = 0; i < g->npatch; i++)
-		if (g->patch[i].armed && g->patch[i].gva == at)
+		if (g->patch[i].uses && g->patch[i].armed && g->patch[i].gva == at)
 			idx = i;
 	if (idx < 0 || x86__gva_to_gpa(&vm->mem, sr.cr0, sr.cr3, sr.cr4, sr.efer, sr.cs.l ? at : at + sr.cs.base,
 				       &gpa) || gpa != g->patch[idx].gpa)
@@ -139,10 +179,17 @@ bool guest_debug__patch_exit(struct vm *vm)
 	g->pc = at;
 	g->dr6 = 0;
 	g->hit = g->gdb_hit = 0;
-	g->stepped = false;
-	g->patch_hit = idx;
 	g->patch_hits++;
-	g->gdb_stop = true;
+	/* The trap after a HLT or on an interrupt handler that gdb's step was
+	 * suspended for: that is the step (guest_debug__resume_step). */
+	bool resume = (g->patch[idx].uses & GD_USE_RESUME) && (idx == g->irq_patch || idx == g->hlt_patch);
+	g->patch_hit = (g->patch[idx].uses & GD_USE_BREAK) ? idx : -1;
+	g->stepped = false;
+	if (resume) {
+		guest_debug__resume_step(vm);
+		g->stepped = (g->step & GD_STEP_GDB) != 0;
+	}
+	g->gdb_stop = g->patch_hit >= 0 || g->stepped;
 	guest_debug__settle(vm);
 	return true;
 }
@@ -150,23 +197,21 @@ bool guest_debug__patch_exit(struct vm *vm)
 void guest_debug__patch_lift(struct vm *vm, int idx)
 {
 	struct guest_debug *g = &vm->gdbg;
-	if (idx < 0 || idx >= g->npatch)
+	if (idx < 0 || idx >= g->npatch || !g->patch[idx].uses)
 		return;
 	if (g->patch[idx].armed)
 		disarm_one(vm, &g->patch[idx]);
 	g->patch[idx].lifted = true;
-	g->patch_lifted = idx;
 }
 
-void guest_debug__patch_unlift(struct vm *vm)
+void guest_debug__patch_unlift(struct vm *vm, int idx)
 {
 	struct guest_debug *g = &vm->gdbg;
-	int idx = g->patch_lifted;
-	g->patch_lifted = -1;
-	if (idx < 0 || idx >= g->npatch)
+	if (idx < 0 || idx >= g->npatch || !g->patch[idx].lifted)
 		return;
 	g->patch[idx].lifted = false;
-	arm_one(vm, &g->patch[idx]);
+	if (g->in_loop && g->patch[idx].uses)
+		arm_one(vm, &g->patch[idx]);
 }
 
 void guest_debug__patch_mask(const struct vm *vm, uint64_t gpa, uint8_t *buf, size_t len)

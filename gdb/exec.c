@@ -113,7 +113,7 @@ static int load(struct exec *e, struct vm *vm)
 		const char *why;
 		bool unmapped = false;
 		if (t == GD_EXEC && (extra || e->bp[i].type == GDB_BP_SW)) {
-			int rc = guest_debug__patch_add(vm, addr, &why);
+			int rc = guest_debug__patch_add(vm, GD_USE_BREAK, addr, &why);
 			if (rc >= 0)
 				continue;
 			unmapped = rc == -EFAULT;
@@ -192,14 +192,13 @@ static bool filter(struct vm *vm, void *ctx)
 	struct exec *e = ctx;
 	struct exec_trap t;
 	classify(e, vm, &t);
-	if ((e->overstep || e->overpatch) && t.stepped) {
+	if ((e->overstep || e->overpatch >= 0) && t.stepped) {
 		for (int s = 0; s < GD_SLOTS; s++)
 			if (e->overstep & (1u << s))
 				vm->gdbg.slot[s].enabled = true;
 		e->overstep = 0;
-		if (e->overpatch)
-			guest_debug__patch_unlift(vm);
-		e->overpatch = false;
+		guest_debug__patch_unlift(vm, e->overpatch);
+		e->overpatch = -1;
 		guest_debug__step(vm, GD_STEP_GDB, e->stepping);
 		if (!e->stepping) {
 			t.stepped = false;
@@ -236,9 +235,9 @@ static bool filter(struct vm *vm, void *ctx)
 		/* A HLT patch: the guest's byte back for one single-step. */
 		if (vm->gdbg.patch_hit >= 0) {
 			guest_debug__patch_lift(vm, vm->gdbg.patch_hit);
-			e->overpatch = true;
+			e->overpatch = vm->gdbg.patch_hit;
 		}
-		if (exec_hit || e->overpatch) {
+		if (exec_hit || e->overpatch >= 0) {
 			e->overstep = exec_hit;
 			guest_debug__step(vm, GD_STEP_GDB, true);
 		}
@@ -276,7 +275,7 @@ static int run_once(struct exec *e, struct vm *vm, enum exec_result *res, struct
 	vm->gdbg.filter = filter;
 	vm->gdbg.filter_ctx = e;
 	e->overstep = 0;
-	e->overpatch = false;
+	e->overpatch = -1;
 	rc = e->run(e->ctx, vm);
 	vm->gdbg.filter = NULL;
 	guest_debug__step(vm, GD_STEP_GDB, false);

@@ -53,7 +53,7 @@ struct exec {
 	uint64_t steps;     /* single-steps taken (statistics) */
 	bool trace;         /* RRVM_GDB_TRACE: every trap on stderr */
 	unsigned overstep;  /* slots disarmed while stepping over them (filter) */
-	bool overpatch;     /* a HLT patch lifted while stepping over it (filter) */
+	int overpatch;      /* the HLT patch lifted while stepping over it (filter), -1 none */
 	char note[200];     /* said to gdb at the next stop (how a breakpoint was placed) */
 };
 

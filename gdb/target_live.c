@@ -123,7 +123,7 @@ int target_live__open(struct gdb_target *t, struct vm *vm)
 	l.vm = vm;
 	l.ex.run = live_run;
 	l.ex.ctx = &l;
-	l.ex.sw_watch = !monitor__host_steps_ring3();   /* no data breakpoints on the nested PVM host */
+	l.ex.sw_watch = monitor__watch_by_stepping();   /* no data breakpoints that fire here: step */
 	l.last.kind = GDB_STOP_SIGNAL;
 	l.last.signo = 5;
 	t->ops = &live_ops;

@@ -575,7 +575,7 @@ int target_replay__open(struct gdb_target *t, struct replay_session *s, struct r
 	rp->s = s;
 	rp->ex.run = rp_run;
 	rp->ex.ctx = rp;
-	rp->ex.sw_watch = !monitor__host_steps_ring3();
+	rp->ex.sw_watch = monitor__watch_by_stepping();
 	rp->limit = UINT64_MAX;
 	rp->trace = getenv("RRVM_GDB_TRACE") != NULL;
 	rp->ex.trace = rp->trace;
