@@ -5,7 +5,7 @@
 # Prints RRVM-GDB: lines the host side checks. $1: the inner kernel command line.
 set -u
 APPEND=$1
-T="timeout -s INT 300"
+T="timeout --preserve-status -s INT 300"   # GNU timeout (the bundle): rrvm exits 8 on the SIGINT
 $T /rrvm record -o /tmp/trace --kernel /vmlinuz --initrd /initrd.img --append "$APPEND" --mem 256M \
 	>/tmp/rec.out 2>/tmp/rec.err
 rst=$?
