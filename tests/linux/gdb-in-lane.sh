@@ -11,7 +11,9 @@
 #                     console, `rrvm replay --gdb --symbols System.map` from the event init started,
 #                     gdb batch: break panic, continue, reverse-stepi out of panic, break
 #                     sysrq_handle_crash, reverse-continue
-#   7 check           every stop: RIP, symbol, instruction and `monitor when` position
+#   7 check           every stop: RIP, symbol, instruction and `monitor when` position; panic's
+#                     bytes as gdb reads them unchanged by its patch; forwards to the recorded end
+#                     with the patches in place and no divergence
 # The breakpoints are HLT patches: KVM's own do not fire in the lane (HOST.md).
 # Environment: RRVM_LANE_TIMEOUT (default 900), RRVM_TEST_LOG (keep the lane log there).
 set -euo pipefail
@@ -140,6 +142,14 @@ w3=$(g | grep -a "^event [0-9]* of [0-9]*, rip $rc_pc, hit [0-9]* of that rip" |
 ev3=$(sed 's/^event \([0-9]*\) .*/\1/' <<<"$w3")
 (( ev3 <= ev2 )) || fail "reverse-continue went forwards in time (event $ev2 -> $ev3)"
 echo "ok: reverse-continue ($(val T_RCONT) s) stops on sysrq_handle_crash at $rc_pc, event $ev3"
+pre=$(val PRE_BYTES); at=$(val STOP_BYTES)
+[[ -n $pre && $pre == "$at" && $pre != f4* ]] || fail "gdb saw panic's bytes change ($pre before, $at at the stop): the HLT patch is not hidden"
+echo "ok: gdb reads panic's own bytes ($pre) before and at its breakpoint"
+[[ $(val PANIC2_PC) == "$bp1" ]] || fail "forwards again: stopped at '$(val PANIC2_PC)', not at panic ($bp1)"
+g | grep -aq 'diverged' && fail "the replay diverged with the breakpoints in place"
+g | grep -aq "now at event $(sed 's/.* of \([0-9]*\),.*/\1/' <<<"$w1") (end of replay)" \
+  || fail "continue with the breakpoints in place did not replay to the recorded end"
+echo "ok: forwards again to panic and on to the recorded end, no divergence"
 echo "=== gdb-in-lane [$(el)s]: PASSED"
 [[ -z ${RRVM_TEST_LOG:-} ]] && rm -f "$LOG"
 exit 0

@@ -9,7 +9,7 @@ T="timeout --preserve-status -s INT 300"   # GNU timeout (the bundle): rrvm exit
 $T /rrvm record -o /tmp/trace --kernel /vmlinuz --initrd /initrd.img --append "$APPEND" --mem 256M \
 	>/tmp/rec.out 2>/tmp/rec.err
 rst=$?
-tail -n 5 /tmp/rec.out; cat /tmp/rec.err
+grep -a "Kernel panic - not syncing" /tmp/rec.out; tail -n 3 /tmp/rec.out; cat /tmp/rec.err
 echo "RRVM-GDB: record status $rst"
 [ "$rst" = 8 ] && exit 0   # the known lane hang (issue 3): the host side records once more
 # The System.map: the kallsyms lines the guest's init printed.
@@ -48,6 +48,10 @@ target remote /tmp/g.sock
 monitor when
 printf "PANIC_ADDR %#lx\n", (long)&panic
 printf "HANDLER_ADDR %#lx\n", (long)&sysrq_handle_crash
+python
+b = gdb.selected_inferior().read_memory(int(gdb.parse_and_eval("(long)&panic")) & 0xffffffffffffffff, 8)
+print("PRE_BYTES " + bytes(b).hex())
+end
 break panic
 python
 import time
@@ -56,6 +60,10 @@ end
 printf "PANIC_PC %#lx\n", $pc
 info symbol $pc
 monitor when
+python
+b = gdb.selected_inferior().read_memory(int(gdb.parse_and_eval("(long)&panic")) & 0xffffffffffffffff, 8)
+print("STOP_BYTES " + bytes(b).hex())
+end
 python
 t = time.time()
 for i in range(16):
@@ -76,6 +84,12 @@ end
 printf "RC_PC %#lx\n", $pc
 info symbol $pc
 monitor when
+# forwards to the end with the patches in guest memory: replay must not diverge
+break panic
+continue
+printf "PANIC2_PC %#lx\n", $pc
+continue
+monitor info-trace
 GDB
 timeout 900 gdb -nx -batch -x /tmp/s.gdb "$syms" >/tmp/gdb.out 2>&1
 echo "RRVM-GDB: gdb status $?"
