@@ -3,7 +3,7 @@
 #
 # Usage: tools/lane/e2e-bundle.sh [-o DIR] [--no-gdb]
 #   Prints DIR (default ${RRVM_CACHE:-<repo>/.cache}/e2e-bundle, or e2e-bundle-nogdb
-#   with --no-gdb: gdb and its libraries are 77 of the 97 MB), built by
+#   with --no-gdb: gdb and its libraries are 74 of the 97 MB), built by
 #   tools/lane/bundle.sh. Use it as `tools/svm-lane --file DIR:/ -- 'PATH=/usr/bin:$PATH; ...'`.
 #
 # What is in it, all at their host paths with their libraries:
@@ -11,13 +11,15 @@
 #     scripts in tests/e2e call: busybox's applets differ where the scripts rely
 #     on GNU behaviour (timeout --kill-after, stat -c, grep -x/-o/-a, dd
 #     status=none, mktemp, head -c, ...), so the lane runs the host's own;
-#   - awk (the host's, mawk on Debian);
+#   - awk (the host's, mawk on Debian); tmux, stty and /lib/terminfo for the tui
+#     tests, objdump and nm (binutils) for their independent checks; the C.UTF-8
+#     locale (/usr/lib/locale/C.utf8);
 #   - python3 (/usr/bin/python3, Debian's) with only the standard-library modules
 #     that its startup, json, struct and the ascii/latin-1 codecs (the lane has no locale) load (the scripts' snippets use nothing
 #     else), listed by asking that python itself;
 #   - gdb with its data directory (/usr/share/gdb) and the Python modules that
 #     its own start-up imports (again listed by running the host's gdb).
-# 97 MB (20 MB without gdb); rebuilt when an input changes. Exits 1 when a program is missing
+# 97 MB (23 MB without gdb); rebuilt when an input changes. Exits 1 when a program is missing
 # (tools/install-deps.sh installs them all).
 set -euo pipefail
 die() { echo "e2e-bundle: error: $*" >&2; exit 1; }
@@ -35,13 +37,17 @@ done
 
 PROGS=(bash env timeout mktemp cat grep egrep sed awk cmp diff head tail seq stat sha256sum dd truncate
        od tr cut wc sort uniq cp mv rm ls mkdir rmdir chmod ln touch sleep basename dirname readlink
-       realpath tee xargs find date nproc id unshare mount umount strip)
+       realpath tee xargs find date nproc id unshare mount umount strip stty tmux objdump nm)
 PY=/usr/bin/python3
 [[ -x $PY ]] || die "$PY not found (apt-get install python3): the scripts' snippets need Debian's python3"
 [[ $GDB == 0 ]] || command -v gdb >/dev/null 2>&1 || die "gdb not found (apt-get install gdb)"
 args=()
 for p in "${PROGS[@]}"; do args+=(--prog "$p"); done
 args+=(--prog "$PY")
+# The terminal descriptions tmux and rrvm tui (static ncurses: /etc, /lib, /usr/share/terminfo) look up.
+[[ -d /lib/terminfo ]] && args+=(--file /lib/terminfo)
+# The C.UTF-8 locale (tmux refuses to start without a UTF-8 one; libc-bin ships it).
+[[ -d /usr/lib/locale/C.utf8 ]] && args+=(--file /usr/lib/locale/C.utf8)
 [[ $GDB == 0 ]] || args+=(--prog gdb --file /usr/share/gdb)
 
 # py_files: every module file (source and cached bytecode, extension .so) a Python
