@@ -55,8 +55,15 @@ int fp__compute(struct vm *vm, uint64_t *fp)
 	if (!x86__gva_to_gpa(&vm->mem, sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer,
 			     regs.rsp & ~0xfffull, &gpa)) {
 		const void *page = mem__ptr(&vm->mem, gpa, 4096);
-		if (page)
+		if (page && vm->gdbg.npatch) {
+			/* The debugger's HLT patches are not the guest's state. */
+			uint8_t copy[4096];
+			memcpy(copy, page, sizeof(copy));
+			guest_debug__patch_mask(vm, gpa, copy, sizeof(copy));
+			h = fp__hash(h, copy, sizeof(copy));
+		} else if (page) {
 			h = fp__hash(h, page, 4096);
+		}
 	}
 	*fp = h;
 	return 0;

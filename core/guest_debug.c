@@ -75,6 +75,7 @@ void guest_debug__release(struct vm *vm, enum gd_owner owner)
 		vm->gdbg.step &= ~(unsigned)GD_STEP_GDB;
 		vm->gdbg.irq_slot = vm->gdbg.hlt_slot = -1;
 		vm->gdbg.irq_step_suspended = false;
+		guest_debug__patch_clear(vm);
 	}
 }
 
@@ -85,6 +86,48 @@ int guest_debug__step(struct vm *vm, enum gd_stepper who, bool on)
 	else
 		vm->gdbg.step &= ~(unsigned)who;
 	return guest_debug__apply(vm);
+}
+
+/* Drops the resume traps (slots and patches) of a suspended gdb step. */
+static void drop_resume_traps(struct vm *vm)
+{
+	struct guest_debug *g = &vm->gdbg;
+	if (g->irq_slot >= 0 && g->irq_slot < GD_SLOTS && g->slot[g->irq_slot].owner == GD_OWNER_GDB)
+		guest_debug__free(vm, g->irq_slot);
+	if (g->hlt_slot >= 0 && g->hlt_slot < GD_SLOTS && g->slot[g->hlt_slot].owner == GD_OWNER_GDB)
+		guest_debug__free(vm, g->hlt_slot);
+	guest_debug__patch_drop(vm, g->irq_patch, GD_USE_RESUME);
+	guest_debug__patch_drop(vm, g->hlt_patch, GD_USE_RESUME);
+	g->irq_slot = g->hlt_slot = g->irq_patch = g->hlt_patch = -1;
+}
+
+/* Suspends gdb's single-step until execution reaches `pc`: a HLT patch
+ * there where the code allows it (it fires on every host), else a debug
+ * register. Stores the trap in *slot or *patch. */
+static void suspend_until(struct vm *vm, uint64_t pc, int *slot, int *patch)
+{
+	struct guest_debug *g = &vm->gdbg;
+	const char *why;
+	*patch = guest_debug__patch_add(vm, GD_USE_RESUME, pc, &why);
+	if (*patch < 0) {
+		*patch = -1;
+		*slot = guest_debug__alloc(vm, GD_OWNER_GDB, GD_EXEC, pc, 1);
+		if (*slot < 0)
+			return;
+	}
+	g->step &= ~(unsigned)GD_STEP_GDB;
+	g->irq_step_suspended = true;
+	guest_debug__apply(vm);
+}
+
+void guest_debug__resume_step(struct vm *vm)
+{
+	struct guest_debug *g = &vm->gdbg;
+	drop_resume_traps(vm);
+	if (g->irq_step_suspended)
+		g->step |= GD_STEP_GDB;
+	g->irq_step_suspended = false;
+	guest_debug__apply(vm);   /* re-arms TF at this RIP */
 }
 
 void guest_debug__injected(struct vm *vm, uint32_t vector)
@@ -101,15 +144,12 @@ void guest_debug__injected(struct vm *vm, uint32_t vector)
 			   (uint64_t)(d[8] | d[9] << 8 | d[10] << 16 | (uint32_t)d[11] << 24) << 32;
 	if (g->irq_slot >= 0 && g->irq_slot < GD_SLOTS && g->slot[g->irq_slot].owner == GD_OWNER_GDB)
 		guest_debug__free(vm, g->irq_slot);
-	g->irq_slot = guest_debug__alloc(vm, GD_OWNER_GDB, GD_EXEC, handler, 1);
-	if (g->irq_slot < 0)
-		return;
+	guest_debug__patch_drop(vm, g->irq_patch, GD_USE_RESUME);
+	g->irq_slot = g->irq_patch = -1;
 	/* Deliver with TF clear: the interrupt frame must hold the guest's own
 	 * RFLAGS (a TF in it would leak into guest memory and come back at
-	 * IRETQ). Stepping resumes at the handler's breakpoint. */
-	g->step &= ~(unsigned)GD_STEP_GDB;
-	g->irq_step_suspended = true;
-	guest_debug__apply(vm);
+	 * IRETQ). Stepping resumes at the handler's trap. */
+	suspend_until(vm, handler, &g->irq_slot, &g->irq_patch);
 }
 
 void guest_debug__step_over_hlt(struct vm *vm, uint64_t next)
@@ -117,10 +157,9 @@ void guest_debug__step_over_hlt(struct vm *vm, uint64_t next)
 	struct guest_debug *g = &vm->gdbg;
 	if (g->hlt_slot >= 0 && g->hlt_slot < GD_SLOTS && g->slot[g->hlt_slot].owner == GD_OWNER_GDB)
 		guest_debug__free(vm, g->hlt_slot);
-	g->hlt_slot = guest_debug__alloc(vm, GD_OWNER_GDB, GD_EXEC, next, 1);
-	g->step &= ~(unsigned)GD_STEP_GDB;
-	g->irq_step_suspended = true;
-	guest_debug__apply(vm);
+	guest_debug__patch_drop(vm, g->hlt_patch, GD_USE_RESUME);
+	g->hlt_slot = g->hlt_patch = -1;
+	suspend_until(vm, next, &g->hlt_slot, &g->hlt_patch);
 }
 
 static bool resume_slot_at(struct guest_debug *g, int slot, uint64_t pc)
@@ -133,18 +172,11 @@ void guest_debug__exit(struct vm *vm)
 	struct guest_debug *g = &vm->gdbg;
 	g->dr6 = vm->run->debug.arch.dr6;
 	g->pc = vm->run->debug.arch.pc;
+	g->patch_hit = -1;
 	/* The breakpoint after a HLT or on the handler of an interrupt gdb's
 	 * stepping was suspended for: that is gdb's step. */
 	if (resume_slot_at(g, g->irq_slot, g->pc) || resume_slot_at(g, g->hlt_slot, g->pc)) {
-		if (g->irq_slot >= 0 && g->slot[g->irq_slot].owner == GD_OWNER_GDB)
-			guest_debug__free(vm, g->irq_slot);
-		if (g->hlt_slot >= 0 && g->slot[g->hlt_slot].owner == GD_OWNER_GDB)
-			guest_debug__free(vm, g->hlt_slot);
-		g->irq_slot = g->hlt_slot = -1;
-		if (g->irq_step_suspended)
-			g->step |= GD_STEP_GDB;
-		g->irq_step_suspended = false;
-		guest_debug__apply(vm);   /* re-arms TF at this RIP */
+		guest_debug__resume_step(vm);
 		g->dr6 = (g->dr6 & ~0xfull) | (1ull << 14);
 	}
 	g->hit = 0;
@@ -179,6 +211,12 @@ void guest_debug__exit(struct vm *vm)
 		vm__request_stop(vm, VM_STOP_ERROR, -EINVAL,
 				 "unexpected debug exit at 0x%llx (DR6 0x%llx)", (unsigned long long)g->pc,
 				 (unsigned long long)g->dr6);
+	guest_debug__settle(vm);
+}
+
+void guest_debug__settle(struct vm *vm)
+{
+	struct guest_debug *g = &vm->gdbg;
 	if (g->gdb_stop && g->filter && vm->stop == VM_STOP_NONE && !g->filter(vm, g->filter_ctx))
 		g->gdb_stop = false;
 	if (g->gdb_stop)

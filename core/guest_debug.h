@@ -1,14 +1,17 @@
-/* guest_debug.h — one owner of KVM_SET_GUEST_DEBUG: debug registers and single-step shared by the
- * replayer's landmarks, the vCPU loop's STI-shadow step and the gdb stub. */
+/* guest_debug.h — one owner of the guest's breakpoints: KVM_SET_GUEST_DEBUG (debug registers and
+ * single-step, shared by the replayer's landmarks, the vCPU loop's STI-shadow step and the gdb stub)
+ * and the debugger's HLT patches (guest_debug_patch.c). */
 #ifndef RRVM_GUEST_DEBUG_H
 #define RRVM_GUEST_DEBUG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vm;
 
 #define GD_SLOTS 4
+#define GD_PATCHES 64
 
 enum gd_type { GD_EXEC = 0, GD_WRITE = 1, GD_ACCESS = 3 };   /* DR7 R/W encodings */
 enum gd_owner { GD_FREE = 0, GD_OWNER_REPLAY, GD_OWNER_GDB };
@@ -22,8 +25,29 @@ struct gd_slot {
 	uint64_t addr;
 };
 
+/* A software breakpoint for ring-0 code: HLT (0xf4) over the first byte of
+ * the instruction. Ring-0 HLT exits to userspace on every host (no in-kernel
+ * irqchip), where KVM's own breakpoints may not fire (HOST.md). One patch
+ * per guest-physical byte, shared by its users. */
+enum gd_patch_use { GD_USE_BREAK = 1, GD_USE_RESUME = 2 };   /* gdb's breakpoints / its step's resume traps */
+
+struct gd_patch {
+	uint64_t gva, gpa;
+	uint8_t uses;         /* enum gd_patch_use bits; 0: a free entry */
+	uint8_t orig;         /* the guest's byte under the patch (valid while armed) */
+	bool armed;           /* 0xf4 is in guest memory now */
+	bool lifted;          /* taken out for one single-step over it */
+};
+
 struct guest_debug {
 	struct gd_slot slot[GD_SLOTS];
+	struct gd_patch patch[GD_PATCHES];
+	int npatch;
+	int patch_hit;            /* the patch the last debugger stop came from, -1 when none */
+	int irq_patch, hlt_patch; /* irq_slot/hlt_slot as HLT patches (preferred), -1 when none */
+	bool in_loop;             /* vm__run is running: patches are in guest memory */
+	uint64_t patch_hits;      /* statistics: HLT-patch stops */
+	uint64_t patch_dropped;   /* patches the guest overwrote (text_poke): dropped, not restored */
 	unsigned step;            /* enum gd_stepper bits: who wants single-step */
 	/* Filled at each KVM_EXIT_DEBUG by guest_debug__exit. */
 	uint64_t dr6, pc;
@@ -39,7 +63,8 @@ struct guest_debug {
 	void *filter_ctx;
 	int last_errno;           /* KVM_SET_GUEST_DEBUG failure, 0 when fine */
 	int irq_slot;             /* gdb single-step into an injected interrupt: a breakpoint on
-				   * its handler (TF is cleared on delivery), -1 when none */
+				   * its handler (TF is cleared on delivery), -1 when none
+				   * (irq_patch when a HLT patch could be used) */
 	int hlt_slot;             /* gdb single-step over HLT: a breakpoint after it, -1 when none */
 	bool irq_step_suspended;  /* gdb's step is off until one of those breakpoints fires */
 };
@@ -62,6 +87,11 @@ int guest_debug__step(struct vm *vm, enum gd_stepper who, bool on);
  * debugger's hits (gdb_stop). Never a guest-caused exit. */
 void guest_debug__exit(struct vm *vm);
 
+/* The end of a debugger trap (debug exit or HLT patch, g->pc and the hit
+ * fields filled): asks the filter, then stops the loop with VM_STOP_DEBUG
+ * when the debugger wants it. */
+void guest_debug__settle(struct vm *vm);
+
 /* An interrupt is about to be delivered (KVM_INTERRUPT done). While gdb
  * single-steps, arms an execute breakpoint on the handler the IDT names:
  * delivery clears TF, so single-stepping alone would run the whole
@@ -73,6 +103,48 @@ void guest_debug__injected(struct vm *vm, uint32_t vector);
  * (after the HLT) or on the handler of the interrupt that wakes it resumes
  * stepping. */
 void guest_debug__step_over_hlt(struct vm *vm, uint64_t next);
+
+/* --- HLT patches (guest_debug_patch.c) ---
+ * Contract: patches are the debugger's (GD_OWNER_GDB); they are in guest
+ * memory only while vm__run runs (armed at its start, disarmed at its end),
+ * so everything outside the loop (gdb memory reads, the TUI, snapshot
+ * takes and restores, the final memory hash) sees the guest's own bytes.
+ * Inside the loop, fp__compute masks them and recorder snapshots disarm
+ * them first. A patch hit is a debugger stop like a debug exit: never a
+ * guest-caused exit, not an event, invisible to the recorder and the
+ * replayer. A patched byte the guest overwrote (text_poke, jump labels) is
+ * detected at disarm and dropped, never "restored". */
+
+/* Whether an execute breakpoint at gva can be a HLT patch now (paging as in
+ * the vCPU's current sregs): mapped, supervisor-only (user code would take
+ * #GP on HLT) and not a HLT already. 0 and *gpa, or -errno and *why. */
+int guest_debug__patchable(struct vm *vm, uint64_t gva, uint64_t *gpa, const char **why);
+/* Adds `use` to the patch at gva (checked with guest_debug__patchable),
+ * armed at once inside the loop. Returns its index, or -errno and *why. */
+int guest_debug__patch_add(struct vm *vm, enum gd_patch_use use, uint64_t gva, const char **why);
+/* Drops `use` from patch idx; a patch nobody uses leaves guest memory. */
+void guest_debug__patch_drop(struct vm *vm, int idx, enum gd_patch_use use);
+/* Disarms and forgets every patch. */
+void guest_debug__patch_clear(struct vm *vm);
+/* Writes 0xf4 over every patch not armed or lifted (vm__run, at its start). */
+void guest_debug__patch_arm(struct vm *vm);
+/* Puts the guest's bytes back (vm__run, at its end); a patch whose 0xf4 is
+ * gone was overwritten by the guest: dropped, the guest's byte stays. */
+void guest_debug__patch_disarm(struct vm *vm);
+/* KVM_EXIT_HLT: true when it came from an armed patch. Then RIP is rewound
+ * to the patched instruction and the exit is handled as the debugger's
+ * (like guest_debug__exit). False: the guest's own HLT. */
+bool guest_debug__patch_exit(struct vm *vm);
+/* Takes patch idx out for one single-step over it / puts it back. */
+void guest_debug__patch_lift(struct vm *vm, int idx);
+void guest_debug__patch_unlift(struct vm *vm, int idx);
+/* Overlays the guest's own bytes on buf, a copy of guest-physical
+ * [gpa, gpa+len), wherever an armed patch lies in it. */
+void guest_debug__patch_mask(const struct vm *vm, uint64_t gpa, uint8_t *buf, size_t len);
+
+/* The trap a suspended gdb step waited for (after a HLT, on an interrupt
+ * handler) was reached: drops those traps and turns the step back on. */
+void guest_debug__resume_step(struct vm *vm);
 
 /* Thread-safe: makes the vCPU loop stop soon with VM_STOP_DEBUG. */
 void guest_debug__interrupt(struct vm *vm);

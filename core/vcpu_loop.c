@@ -291,6 +291,9 @@ static bool dispatch(struct vm *vm)
 {
 	struct kvm_run *run = vm->run;
 	uint32_t reason = run->exit_reason;
+	/* The debugger's HLT patch: not a point in time, not counted. */
+	if (reason == KVM_EXIT_HLT && guest_debug__patch_exit(vm))
+		return false;
 	if (reason < 64)
 		vm->exits_by_reason[reason]++;
 	/* Replay runs only the PCI/virtio models; the replayer
@@ -384,6 +387,7 @@ int vm__run(struct vm *vm)
 		goto out;
 	}
 	poll_devices(vm);
+	guest_debug__patch_arm(vm);   /* the debugger's HLT patches live only inside this loop */
 	bool skip_inject = false, shadow_step = false;
 	while (vm->stop == VM_STOP_NONE) {
 		if (stop_signal || vm->quit_requested) {
@@ -457,11 +461,15 @@ int vm__run(struct vm *vm)
 				vm->virt_ns += vm->cfg.quantum_ns;
 		}
 		poll_devices(vm);
-		if (vm->rec && vm->last_exit_guest)
+		if (vm->rec && vm->last_exit_guest) {
+			guest_debug__patch_disarm(vm);   /* a snapshot holds the guest's own bytes */
 			recorder__snapshot_point(vm->rec, vm);   /* --snapshot-every, Ctrl-A s, panic */
+			guest_debug__patch_arm(vm);
+		}
 	}
 	rc = vm->stop == VM_STOP_ERROR ? (vm->stop_code < 0 ? vm->stop_code : -EIO) : 0;
 out:
+	guest_debug__patch_disarm(vm);
 	vcpu__stop_input(vm);
 	/* Last poll flushes buffered device output. */
 	poll_devices(vm);

@@ -160,7 +160,7 @@ int vm__create(struct vm **out, const struct vm_config *cfg, struct rrvm_err *er
 		return rc;
 	struct vm *vm = calloc(1, sizeof(*vm));
 	if (vm)
-		vm->gdbg.irq_slot = vm->gdbg.hlt_slot = -1;
+		vm->gdbg.irq_slot = vm->gdbg.hlt_slot = vm->gdbg.patch_hit = vm->gdbg.irq_patch = vm->gdbg.hlt_patch = -1;
 	if (!vm)
 		return err__set(err, -ENOMEM, "out of memory");
 	vm->cfg = *cfg;

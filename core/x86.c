@@ -2,6 +2,7 @@
 #include "core/x86.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
@@ -73,9 +74,20 @@ int x86__set_long_mode(int vcpu_fd, const struct x86_entry *e)
 #define PTE_PS 0x80ull
 #define PTE_ADDR 0x000ffffffffff000ull
 
+#define PTE_US 0x4ull
+
 int x86__gva_to_gpa(const struct guest_mem *m, uint64_t cr0, uint64_t cr3, uint64_t cr4,
 		    uint64_t efer, uint64_t gva, uint64_t *gpa)
 {
+	bool user;
+	return x86__walk(m, cr0, cr3, cr4, efer, gva, gpa, &user);
+}
+
+int x86__walk(const struct guest_mem *m, uint64_t cr0, uint64_t cr3, uint64_t cr4,
+	      uint64_t efer, uint64_t gva, uint64_t *gpa, bool *user)
+{
+	/* User-accessible only when every level allows it (SDM 4.6.1). */
+	*user = false;
 	if (!(cr0 & X86_CR0_PG)) {
 		*gpa = gva;
 		return 0;
@@ -91,12 +103,14 @@ int x86__gva_to_gpa(const struct guest_mem *m, uint64_t cr0, uint64_t cr3, uint6
 				return -EFAULT;
 			if (pde & PTE_PS) {
 				*gpa = (pde & PTE_ADDR & ~0x1fffffull) | (gva & 0x1fffff);
+				*user = (pde & PTE_US) != 0;
 				return 0;
 			}
 			uint64_t pte;
 			if (mem__read(m, (pde & PTE_ADDR) + ((gva >> 12) & 511) * 8, &pte, 8) || !(pte & PTE_P))
 				return -EFAULT;
 			*gpa = (pte & PTE_ADDR) | (gva & 0xfff);
+			*user = (pde & pte & PTE_US) != 0;
 			return 0;
 		}
 		uint32_t pde, pte;
@@ -104,23 +118,27 @@ int x86__gva_to_gpa(const struct guest_mem *m, uint64_t cr0, uint64_t cr3, uint6
 			return -EFAULT;
 		if ((pde & PTE_PS) && (cr4 & (1ull << 4))) {
 			*gpa = (pde & 0xffc00000ull) | (gva & 0x3fffff);
+			*user = (pde & PTE_US) != 0;
 			return 0;
 		}
 		if (mem__read(m, (pde & 0xfffff000ull) + ((gva >> 12) & 1023) * 4, &pte, 4) || !(pte & PTE_P))
 			return -EFAULT;
 		*gpa = (pte & 0xfffff000ull) | (gva & 0xfff);
+		*user = (pde & pte & PTE_US) != 0;
 		return 0;
 	}
 	int levels = (cr4 & X86_CR4_LA57) ? 5 : 4;
-	uint64_t table = cr3 & PTE_ADDR;
+	uint64_t table = cr3 & PTE_ADDR, us = PTE_US;
 	for (int level = levels; level >= 1; level--) {
 		int shift = 12 + 9 * (level - 1);
 		uint64_t e;
 		if (mem__read(m, table + ((gva >> shift) & 511) * 8, &e, 8) || !(e & PTE_P))
 			return -EFAULT;
+		us &= e;
 		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
 			uint64_t mask = (1ull << shift) - 1;
 			*gpa = (e & PTE_ADDR & ~mask) | (gva & mask);
+			*user = us != 0;
 			return 0;
 		}
 		table = e & PTE_ADDR;

@@ -2,6 +2,7 @@
 #ifndef RRVM_X86_H
 #define RRVM_X86_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/kvm.h>
@@ -66,6 +67,12 @@ int x86__set_long_mode(int vcpu_fd, const struct x86_entry *e);
  * (none, 4-level, 5-level). 0 and *gpa, or -EFAULT when not mapped. */
 int x86__gva_to_gpa(const struct guest_mem *m, uint64_t cr0, uint64_t cr3, uint64_t cr4,
 		    uint64_t efer, uint64_t gva, uint64_t *gpa);
+
+/* The same walk, also saying whether user mode (CPL 3) may reach the page:
+ * *user is true only when the U/S bit is set at every level (no paging:
+ * false, the monitor treats that code as supervisor code). */
+int x86__walk(const struct guest_mem *m, uint64_t cr0, uint64_t cr3, uint64_t cr4,
+	      uint64_t efer, uint64_t gva, uint64_t *gpa, bool *user);
 
 /* Copies up to len bytes at guest-virtual gva (translated with the paging
  * state in sregs; segment base added outside 64-bit mode) into buf; returns

@@ -11,6 +11,7 @@
 #include "core/cmds.h"
 #include "core/vm.h"
 #include "gdb/server.h"
+#include "gdb/symfile.h"
 #include "gdb/target_live.h"
 #include "gdb/target_replay.h"
 #include "replay/session.h"
@@ -50,16 +51,6 @@ int run__gdb(struct vm *vm, const char *spec, bool listen_any)
 }
 
 /* ---- `rrvm replay --gdb` / plain `rrvm replay` on a terminal ---- */
-
-static bool is_elf(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char m[4] = { 0 };
-	bool ok = f && fread(m, 1, 4, f) == 4 && !memcmp(m, "\x7f" "ELF", 4);
-	if (f)
-		fclose(f);
-	return ok;
-}
 
 /* Starts gdb in its own process group, in the terminal's foreground (so
  * Ctrl-C reaches gdb, which sends it over the protocol, and not rrvm). */
@@ -110,27 +101,41 @@ int replay__gdb(const char *dir, const struct replay_gdb_opts *o)
 		session__close(s);
 		return RRVM_EXIT_ERROR;
 	}
-	char symbols[4096];
+	char tmpdir[] = "/tmp/rrvm-gdb-XXXXXX", spec[300], symbols[4096];
+	if (!mkdtemp(tmpdir)) {
+		fprintf(stderr, "rrvm: mkdtemp: %s\n", strerror(errno));
+		session__close(s);
+		return RRVM_EXIT_ERROR;
+	}
+	if (o->launch)
+		snprintf(spec, sizeof(spec), "unix:%s/sock", tmpdir);
 	if (o->symbols)
 		snprintf(symbols, sizeof(symbols), "%s", o->symbols);
 	else
 		snprintf(symbols, sizeof(symbols), "%s/kernel", dir);
-	bool have_symbols = is_elf(symbols);
-	if (o->symbols && !have_symbols)
-		fprintf(stderr, "rrvm: warning: --symbols %s is not an ELF file: gdb starts without symbols\n", symbols);
-
-	char tmpdir[] = "/tmp/rrvm-gdb-XXXXXX", spec[300];
-	if (o->launch) {
-		if (!mkdtemp(tmpdir)) {
-			fprintf(stderr, "rrvm: mkdtemp: %s\n", strerror(errno));
+	bool have_symbols = symfile__is_elf(symbols), converted = false;
+	if (o->symbols && !have_symbols) {
+		/* gdb reads only object files: a System.map / kallsyms text becomes one. */
+		char elf[sizeof(tmpdir) + 16];
+		size_t n = 0;
+		snprintf(elf, sizeof(elf), "%s/symbols.elf", tmpdir);
+		if (symfile__convert(symbols, elf, &n, &err)) {
+			fprintf(stderr, "rrvm: --symbols: %s (give a vmlinux ELF or a System.map / kallsyms text)\n",
+				err.msg);
+			rmdir(tmpdir);
 			session__close(s);
-			return RRVM_EXIT_ERROR;
+			return RRVM_EXIT_USAGE;
 		}
-		snprintf(spec, sizeof(spec), "unix:%s/sock", tmpdir);
+		fprintf(stderr, "rrvm: gdb: %zu symbols from %s in %s (an ELF for gdb's symbol-file)\n", n, symbols, elf);
+		snprintf(symbols, sizeof(symbols), "%s", elf);
+		have_symbols = converted = true;
 	}
 	struct gdb_listen l;
 	if (gdb_server__listen(&l, o->launch ? spec : o->serve, o->listen_any && !o->launch, &err)) {
 		fprintf(stderr, "rrvm: gdb: %s\n", err.msg);
+		if (converted)
+			unlink(symbols);
+		rmdir(tmpdir);
 		session__close(s);
 		return RRVM_EXIT_USAGE;
 	}
@@ -156,8 +161,10 @@ int replay__gdb(const char *dir, const struct replay_gdb_opts *o)
 		signal(SIGTTOU, SIG_IGN);
 		tcsetpgrp(STDIN_FILENO, getpgrp());
 		signal(SIGTTOU, SIG_DFL);
-		rmdir(tmpdir);
 	}
+	if (converted)
+		unlink(symbols);
+	rmdir(tmpdir);
 	target_replay__close(&t);
 	session__close(s);
 	if (rc < 0) {

@@ -16,7 +16,8 @@ static enum gd_type gd_type_of(enum gdb_bp_type t)
 	return t == GDB_WP_WRITE ? GD_WRITE : (t == GDB_WP_READ || t == GDB_WP_ACCESS) ? GD_ACCESS : GD_EXEC;
 }
 
-int exec__insert(struct exec *e, enum gdb_bp_type type, uint64_t addr, uint64_t len, const char **why)
+int exec__insert(struct exec *e, struct vm *vm, enum gdb_bp_type type, uint64_t addr, uint64_t len,
+		 const char **why)
 {
 	if (type > GDB_WP_ACCESS)
 		return -ENOTSUP;
@@ -31,21 +32,43 @@ int exec__insert(struct exec *e, enum gdb_bp_type type, uint64_t addr, uint64_t 
 			e->bp[i].refs++;
 			return 0;
 		}
+	if (e->nbp >= EXEC_MAX_BPS) {
+		*why = "too many breakpoints and watchpoints (64); delete one";
+		return -ENOSPC;
+	}
+	/* A software breakpoint in supervisor code is a HLT patch: no slot. */
+	bool hw = type != GDB_BP_SW;
+	const char *nopatch = NULL;
+	uint64_t gpa;
+	if (!hw && guest_debug__patchable(vm, addr, &gpa, &nopatch))
+		hw = true;
 	/* Debug registers: 4, one kept for replay landmarks and one for the
 	 * replay engine's own position trap. Sharing an address shares a slot. */
 	int slots = 0;
 	for (int i = 0; i < e->nbp; i++) {
-		bool shared = false;
+		bool shared = !e->bp[i].hw;
 		for (int j = 0; j < i; j++)
-			shared |= gd_type_of(e->bp[j].type) == gd_type_of(e->bp[i].type) && e->bp[j].addr == e->bp[i].addr;
+			shared |= e->bp[j].hw && gd_type_of(e->bp[j].type) == gd_type_of(e->bp[i].type) &&
+				  e->bp[j].addr == e->bp[i].addr;
 		slots += !shared;
 	}
-	if (slots >= GD_SLOTS - 2 || e->nbp >= EXEC_MAX_BPS) {
-		*why = "no debug register left: this stub has 2 for breakpoints and watchpoints "
-		       "(4 in the CPU, one kept for replay landmarks, one for reverse execution); delete one";
+	if (hw && slots >= GD_SLOTS - 2) {
+		*why = nopatch ? "no debug register left for this breakpoint, and it cannot be a HLT patch here "
+				 "(HLT patches need supervisor-only code that is mapped now); delete a hardware "
+				 "breakpoint or watchpoint"
+			       : "no debug register left: this stub has 2 for hardware breakpoints and watchpoints "
+				 "(4 in the CPU, one kept for replay landmarks, one for reverse execution); delete one";
+		if (nopatch)
+			fprintf(stderr, "rrvm gdb: breakpoint at 0x%llx: %s\n", (unsigned long long)addr, nopatch);
 		return -ENOSPC;
 	}
-	e->bp[e->nbp++] = (struct exec_bp){ .type = type, .addr = addr, .len = type >= GDB_WP_WRITE ? len : 1, .refs = 1 };
+	if (nopatch) {
+		snprintf(e->note, sizeof(e->note), "breakpoint at 0x%llx uses a debug register, not a HLT patch: %s "
+			 "(debug registers do not fire on every host: rrvm doctor)", (unsigned long long)addr, nopatch);
+		fprintf(stderr, "rrvm gdb: %s\n", e->note);
+	}
+	e->bp[e->nbp++] = (struct exec_bp){ .type = type, .addr = addr, .len = type >= GDB_WP_WRITE ? len : 1,
+					    .refs = 1, .hw = hw };
 	return 0;
 }
 
@@ -77,6 +100,7 @@ static int load(struct exec *e, struct vm *vm)
 			guest_debug__free(vm, i);
 	vm->gdbg.irq_slot = vm->gdbg.hlt_slot = -1;
 	vm->gdbg.irq_step_suspended = false;
+	guest_debug__patch_clear(vm);
 	for (int i = 0; i < e->nbp + e->nextra; i++) {
 		bool extra = i >= e->nbp;
 		enum gd_type t = extra ? GD_EXEC : gd_type_of(e->bp[i].type);
@@ -84,11 +108,22 @@ static int load(struct exec *e, struct vm *vm)
 		unsigned len = extra ? 1 : (unsigned)e->bp[i].len;
 		if (t == GD_EXEC ? e->stepping : e->sw_watch)
 			continue;
+		/* Execute traps: a HLT patch wherever the code allows (decided per
+		 * leg: a seek may have changed the page tables). */
+		const char *why;
+		bool unmapped = false;
+		if (t == GD_EXEC && (extra || e->bp[i].type == GDB_BP_SW)) {
+			int rc = guest_debug__patch_add(vm, GD_USE_BREAK, addr, &why);
+			if (rc >= 0)
+				continue;
+			unmapped = rc == -EFAULT;
+		}
 		bool dup = false;
 		for (int s = 0; s < GD_SLOTS; s++)
 			dup |= vm->gdbg.slot[s].owner == GD_OWNER_GDB && vm->gdbg.slot[s].type == t &&
 			       vm->gdbg.slot[s].addr == addr;
-		if (!dup && guest_debug__alloc(vm, GD_OWNER_GDB, t, addr, len) < 0)
+		/* Code not mapped now cannot run before a later leg maps it. */
+		if (!dup && guest_debug__alloc(vm, GD_OWNER_GDB, t, addr, len) < 0 && !unmapped)
 			return -ENOSPC;
 	}
 	return guest_debug__apply(vm);
@@ -102,6 +137,14 @@ static void classify(struct exec *e, struct vm *vm, struct exec_trap *t)
 	t->pc = g->pc;
 	t->stepped = g->stepped && (g->step & GD_STEP_GDB);
 	t->bp = -1;
+	if (g->patch_hit >= 0 && g->patch_hit < g->npatch) {
+		/* A HLT patch: an execute trap at its address. */
+		for (int i = 0; i < e->nbp; i++)
+			if (e->bp[i].type <= GDB_BP_HW && e->bp[i].addr == t->pc && t->bp < 0)
+				t->bp = i;
+		for (int i = 0; i < e->nextra; i++)
+			t->extra |= e->extra[i] == t->pc;
+	}
 	for (int s = 0; s < GD_SLOTS; s++) {
 		if (!(g->gdb_hit & (1u << s)))
 			continue;
@@ -149,11 +192,13 @@ static bool filter(struct vm *vm, void *ctx)
 	struct exec *e = ctx;
 	struct exec_trap t;
 	classify(e, vm, &t);
-	if (e->overstep && t.stepped) {
+	if ((e->overstep || e->overpatch >= 0) && t.stepped) {
 		for (int s = 0; s < GD_SLOTS; s++)
 			if (e->overstep & (1u << s))
 				vm->gdbg.slot[s].enabled = true;
 		e->overstep = 0;
+		guest_debug__patch_unlift(vm, e->overpatch);
+		e->overpatch = -1;
 		guest_debug__step(vm, GD_STEP_GDB, e->stepping);
 		if (!e->stepping) {
 			t.stepped = false;
@@ -187,7 +232,12 @@ static bool filter(struct vm *vm, void *ctx)
 				exec_hit |= 1u << s;
 				vm->gdbg.slot[s].enabled = false;
 			}
-		if (exec_hit) {
+		/* A HLT patch: the guest's byte back for one single-step. */
+		if (vm->gdbg.patch_hit >= 0) {
+			guest_debug__patch_lift(vm, vm->gdbg.patch_hit);
+			e->overpatch = vm->gdbg.patch_hit;
+		}
+		if (exec_hit || e->overpatch >= 0) {
 			e->overstep = exec_hit;
 			guest_debug__step(vm, GD_STEP_GDB, true);
 		}
@@ -225,6 +275,7 @@ static int run_once(struct exec *e, struct vm *vm, enum exec_result *res, struct
 	vm->gdbg.filter = filter;
 	vm->gdbg.filter_ctx = e;
 	e->overstep = 0;
+	e->overpatch = -1;
 	rc = e->run(e->ctx, vm);
 	vm->gdbg.filter = NULL;
 	guest_debug__step(vm, GD_STEP_GDB, false);

@@ -10,12 +10,14 @@
 
 struct vm;
 
-#define EXEC_MAX_BPS 8
+#define EXEC_MAX_BPS 64
 
 struct exec_bp {
 	enum gdb_bp_type type;
 	uint64_t addr, len;
 	int refs;
+	bool hw;            /* needs a debug register (hbreak, watchpoint, or a break the stub
+			       could not patch with HLT when it was set) */
 };
 
 /* Runs the VM until vm->stop != VM_STOP_NONE (vm__run or a session run). */
@@ -51,6 +53,8 @@ struct exec {
 	uint64_t steps;     /* single-steps taken (statistics) */
 	bool trace;         /* RRVM_GDB_TRACE: every trap on stderr */
 	unsigned overstep;  /* slots disarmed while stepping over them (filter) */
+	int overpatch;      /* the HLT patch lifted while stepping over it (filter), -1 none */
+	char note[200];     /* said to gdb at the next stop (how a breakpoint was placed) */
 };
 
 /* What one forward leg ended with. */
@@ -60,9 +64,15 @@ enum exec_result {
 	EXEC_OTHER,         /* the VM stopped for another reason: vm->stop says which */
 };
 
-/* Adds/removes a gdb breakpoint or watchpoint (checks that a debug register
- * can hold it: exec len 1; watch len 1, 2, 4, 8, aligned). *why on error. */
-int exec__insert(struct exec *e, enum gdb_bp_type type, uint64_t addr, uint64_t len, const char **why);
+/* Adds/removes a gdb breakpoint or watchpoint. A software breakpoint (Z0)
+ * is a HLT patch (core/guest_debug.h) where the code is supervisor-only,
+ * any number of them; otherwise, and for Z1 and watchpoints, a debug
+ * register must hold it (2 for gdb; watch len 1, 2, 4, 8, aligned): -ENOSPC
+ * and *why when none is left. `vm` is the current one (its page tables
+ * decide whether a patch is possible); e->note says when a break fell back
+ * to a debug register. */
+int exec__insert(struct exec *e, struct vm *vm, enum gdb_bp_type type, uint64_t addr, uint64_t len,
+		 const char **why);
 int exec__remove(struct exec *e, enum gdb_bp_type type, uint64_t addr, uint64_t len);
 
 /* Runs forward one leg: to the next trap (single-step when `step`), an

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/mem.h"
+#include "core/doctor.h"
 #include "core/vm.h"
 #include "core/x86.h"
 
@@ -18,6 +19,17 @@ bool monitor__host_steps_ring3(void)
 	/* The nested paravirtual KVM (kvm_pvm) hands ring-3 single-step traps to
 	 * the guest (HOST.md); hardware KVM does not. */
 	return access("/sys/module/kvm_pvm", F_OK) != 0;
+}
+
+bool monitor__watch_by_stepping(void)
+{
+	if (!monitor__host_steps_ring3())
+		return true;   /* the nested PVM host: no data breakpoints */
+	/* Where KVM's debug registers do not fire (QEMU-TCG's emulated SVM,
+	 * HOST.md), a data breakpoint would never stop: step and compare. */
+	struct host_caps caps;
+	struct rrvm_err err;
+	return doctor__probe(&caps, &err) == 0 && caps.hw_bp[0].outcome != DOC_OK;
 }
 
 static void hexdump(struct gdb_text *out, uint64_t addr, const uint8_t *b, size_t n)

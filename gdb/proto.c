@@ -307,8 +307,8 @@ static int cmd_m(struct gdb_conn *c, struct gdb_args *a)
 	size_t got = x86__read_virt(&vm->mem, &s, a->n[0], b, len);
 	if (!got && len)
 		return reply_err(c, EFAULT);
-	if (c->t->ops->mask_memory)
-		c->t->ops->mask_memory(c->t->priv, a->n[0], b, got);
+	/* The stub's HLT patches are never in guest memory here: they live only
+	 * inside the vCPU loop (core/guest_debug.h). */
 	return reply_hex(c, b, got);
 }
 

@@ -142,12 +142,6 @@ FWD(remove, int, (void *t, enum gdb_bp_type ty, uint64_t a, uint64_t l), (k->inn
 FWD(monitor, int, (void *t, const char *c, struct gdb_text *o), (k->inner->priv, c, o))
 static void wrap_interrupt(void *t) { struct link *k = t; k->inner->ops->interrupt(k->inner->priv); }
 static void wrap_last_stop(void *t, struct gdb_stop *s) { struct link *k = t; k->inner->ops->last_stop(k->inner->priv, s); }
-static void wrap_mask(void *t, uint64_t a, uint8_t *b, size_t n)
-{
-	struct link *k = t;
-	if (k->inner->ops->mask_memory)
-		k->inner->ops->mask_memory(k->inner->priv, a, b, n);
-}
 
 static int sock_send(void *ctx, const void *buf, size_t len)
 {
@@ -193,7 +187,6 @@ int gdb_server__serve(struct gdb_listen *l, struct gdb_target *t, struct rrvm_er
 	k.wrap_ops.interrupt = wrap_interrupt;
 	k.wrap_ops.monitor = wrap_monitor;
 	k.wrap_ops.last_stop = wrap_last_stop;
-	k.wrap_ops.mask_memory = wrap_mask;
 	k.wrap.ops = &k.wrap_ops;
 	k.wrap.priv = &k;
 	pthread_t th;

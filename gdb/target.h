@@ -57,8 +57,6 @@ struct gdb_target_ops {
 	int (*monitor)(void *t, const char *cmd, struct gdb_text *out);
 	/* The stop a new connection sees ('?'). */
 	void (*last_stop)(void *t, struct gdb_stop *stop);
-	/* Hides the stub's own patches from memory reads (HLT breakpoints); may be NULL. */
-	void (*mask_memory)(void *t, uint64_t gva, uint8_t *buf, size_t len);
 	/* Reading memory: the replay's current stop or the live VM. */
 	bool reverse;          /* bs/bc are supported (replay): advertise ReverseStep+/ReverseContinue+ */
 	const char *name;      /* "live VM" / "replay" for messages */

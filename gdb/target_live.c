@@ -28,7 +28,8 @@ static const char *live_write_refused(void *t) { return NULL; }
 
 static int live_insert(void *t, enum gdb_bp_type type, uint64_t addr, uint64_t len, const char **why)
 {
-	return exec__insert(&((struct live *)t)->ex, type, addr, len, why);
+	struct live *l = t;
+	return exec__insert(&l->ex, l->vm, type, addr, len, why);
 }
 
 static int live_remove(void *t, enum gdb_bp_type type, uint64_t addr, uint64_t len)
@@ -84,6 +85,9 @@ static int live_resume(void *t, enum gdb_resume how, struct gdb_stop *st)
 		snprintf(st->note, sizeof(st->note), "%s", l->vm->stop_msg);
 		break;
 	}
+	if (l->ex.note[0] && !st->note[0])
+		snprintf(st->note, sizeof(st->note), "%s", l->ex.note);
+	l->ex.note[0] = 0;
 	l->last = *st;
 	return 0;
 }
@@ -119,7 +123,7 @@ int target_live__open(struct gdb_target *t, struct vm *vm)
 	l.vm = vm;
 	l.ex.run = live_run;
 	l.ex.ctx = &l;
-	l.ex.sw_watch = !monitor__host_steps_ring3();   /* no data breakpoints on the nested PVM host */
+	l.ex.sw_watch = monitor__watch_by_stepping();   /* no data breakpoints that fire here: step */
 	l.last.kind = GDB_STOP_SIGNAL;
 	l.last.signo = 5;
 	t->ops = &live_ops;

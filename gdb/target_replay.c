@@ -439,13 +439,17 @@ static int rp_resume(void *t, enum gdb_resume how, struct gdb_stop *st)
 		here(rp, &rp->cur, true);
 		rc = 0;
 	}
+	if (rp->ex.note[0] && !st->note[0])
+		snprintf(st->note, sizeof(st->note), "%s", rp->ex.note);
+	rp->ex.note[0] = 0;
 	rp->last = *st;
 	return rc;
 }
 
 static int rp_insert(void *t, enum gdb_bp_type type, uint64_t addr, uint64_t len, const char **why)
 {
-	return exec__insert(&((struct rp *)t)->ex, type, addr, len, why);
+	struct rp *rp = t;
+	return exec__insert(&rp->ex, rp_vm(rp), type, addr, len, why);
 }
 
 static int rp_remove(void *t, enum gdb_bp_type type, uint64_t addr, uint64_t len)
@@ -571,7 +575,7 @@ int target_replay__open(struct gdb_target *t, struct replay_session *s, struct r
 	rp->s = s;
 	rp->ex.run = rp_run;
 	rp->ex.ctx = rp;
-	rp->ex.sw_watch = !monitor__host_steps_ring3();
+	rp->ex.sw_watch = monitor__watch_by_stepping();
 	rp->limit = UINT64_MAX;
 	rp->trace = getenv("RRVM_GDB_TRACE") != NULL;
 	rp->ex.trace = rp->trace;

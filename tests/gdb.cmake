@@ -5,6 +5,15 @@ target_link_libraries(test_gdb_proto PRIVATE rrvmcore)
 add_test(NAME unit_gdb_proto COMMAND test_gdb_proto)
 set_tests_properties(unit_gdb_proto PROPERTIES TIMEOUT 60 LABELS "unit")
 
+# --symbols System.map: the text-to-ELF converter on good and hostile input; then stock gdb itself
+# must read the ELF it writes (symbol-file) and know panic's address and extent.
+add_executable(test_symfile ${CMAKE_SOURCE_DIR}/tests/unit/test_symfile.c)
+target_link_libraries(test_symfile PRIVATE rrvmcore)
+add_test(NAME unit_symfile COMMAND test_symfile)
+set_tests_properties(unit_symfile PROPERTIES TIMEOUT 60 LABELS "unit")
+add_test(NAME symfile_gdb COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/symfile_gdb.sh $<TARGET_FILE:test_symfile>)
+set_tests_properties(symfile_gdb PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77 LABELS "unit")
+
 # The framer fuzz target as a plain program (gcc, CI): corpus plus seeded mutations.
 add_executable(fuzz_gdb_framer_standalone ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_gdb_framer.c)
 target_compile_definitions(fuzz_gdb_framer_standalone PRIVATE RRVM_FUZZ_STANDALONE)

@@ -51,3 +51,16 @@ set_tests_properties(linux_virtio_svm_lane PROPERTIES
   SKIP_RETURN_CODE 77
   LABELS "linux;svm-lane"
   RESOURCE_LOCK svm_lane_build_static)
+
+# Stock gdb against a replay of the Debian kernel's sysrq panic in the lane (tests/linux/gdb-in-lane.sh):
+# symbols from the guest's own /proc/kallsyms (replay --symbols System.map), HLT-patch breakpoints
+# (KVM's do not fire in the lane): break panic, reverse-stepi onto the call in sysrq_handle_crash,
+# reverse-continue to a breakpoint on it; every stop's RIP and position checked (about 3 minutes).
+add_test(NAME linux_gdb_svm_lane
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/linux/gdb-in-lane.sh
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+set_tests_properties(linux_gdb_svm_lane PROPERTIES
+  TIMEOUT 1500
+  SKIP_RETURN_CODE 77
+  LABELS "linux;svm-lane"
+  RESOURCE_LOCK svm_lane_build_static)

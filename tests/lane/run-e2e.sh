@@ -56,8 +56,7 @@ STATIC=${RRVM_STATIC_DIR:-$REPO/build-static}
 
 # Tests that need what the lane lacks: name (glob) and the reason.
 LANE_UNSUPPORTED=(
-  "gdb_*|gdb's breakpoints and watchpoints need KVM_GUESTDBG_USE_HW_BP, which never fires in the svm-lane (HOST.md); they wait for HLT-patched breakpoints"
-  "tui_gdb|it drives gdb at the cursor, and gdb's breakpoints do not fire in the svm-lane (HOST.md)"
+  "gdb_replay_race|it records 'race' until it crashes, which needs ticks injected inside its spin loop at landmarks; replay reaches landmarks with hardware breakpoints only (HLT-patch landmarks are not built), so the lane's recorder defers every tick (see rr_race_pinned)"
   "rr_race_pinned|recording 'race' until it crashes needs ticks injected inside its ring-3 spin loop at landmarks, which replay reaches with hardware breakpoints; the lane has none, so the recorder defers them to exits: its calibration sees no time pass (it survives, never crashes), or it spins waiting for ticks that never come (measured: 40209 deferred injections in 40 s at event 322)"
   "hostile_guest_asan|rrvm-asan is not built statically (RRVM_STATIC has no sanitizer twin)"
   "doctor_*|it checks this host's KVM against HOST.md's table, not the lane's"

@@ -66,7 +66,7 @@ for m in list(sys.modules.values()):
         f = getattr(m, a, None)
         if f:
             print(f)'
-mods=$( { "$PY" -c "import json, struct, encodings.ascii, encodings.latin_1
+mods=$( { "$PY" -c "import json, struct, socket, encodings.ascii, encodings.latin_1
 $PYLIST"; [[ $GDB == 0 ]] || gdb -nx -batch -ex "python
 $PYLIST" 2>/dev/null; } | sort -u)
 [[ -n $mods ]] || die "could not list the Python modules to bundle"
