@@ -120,6 +120,7 @@ int main(int argc, char **argv)
 {
 	const char *seeds = argc > 2 && !strcmp(argv[1], "--write-seeds") ? argv[2] : NULL;
 	char base[] = "/tmp/rrvm-test-snapfile-XXXXXX", dir[256], path[512], sub[512];
+	umask(0);   /* the modes below must not depend on the user's umask */
 	if (!mkdtemp(base)) {
 		perror("mkdtemp");
 		return 1;
