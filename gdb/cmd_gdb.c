@@ -119,7 +119,7 @@ int replay__gdb(const char *dir, const struct replay_gdb_opts *o)
 	if (o->symbols && !have_symbols)
 		fprintf(stderr, "rrvm: warning: --symbols %s is not an ELF file: gdb starts without symbols\n", symbols);
 
-	char tmpdir[] = "/tmp/rrvm-gdb-XXXXXX", spec[300];
+	char tmpdir[] = "/tmp/rrvm-gdb-XXXXXX", spec[300] = "";
 	if (o->launch) {
 		if (!mkdtemp(tmpdir)) {
 			fprintf(stderr, "rrvm: mkdtemp: %s\n", strerror(errno));
