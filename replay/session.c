@@ -171,8 +171,8 @@ int session__trace_vm(const char *dir, const struct vm_config *live, const char 
 	free(cpuid);
 	if (!rc) {
 		/* cfg's strings live on this stack and in the header: the VM keeps
-		 * copies (the recorder of `record --from` writes them out; the disk
-		 * reopens disk.undo when a seek reboots it). */
+		 * copies (the recorder of `record --from` writes them out; disk_undo
+		 * pointed at this function's stack, dead once it returns). */
 		struct vm *vm = *out;
 		const char **f[] = { &vm->cfg.kernel, &vm->cfg.initrd, &vm->cfg.append, &vm->cfg.cpu_profile,
 				     &vm->cfg.disk_undo };
