@@ -167,8 +167,9 @@ int bzimage__finish(struct guest_mem *m, struct linux_boot *lb, const struct loa
 	put_le64(zp + HDR_SETUP_DATA, 0);
 
 	struct memmap_entry e[LOADER_MAX_MEMMAP];
-	int n = loader__memmap(m, e, LOADER_MAX_MEMMAP);
-	for (int i = 0; i < n && i < BP_E820_MAX; i++) {
+	int n = loader__memmap(m, e, LOADER_MAX_MEMMAP);   /* at most LOADER_MAX_MEMMAP entries */
+	_Static_assert(LOADER_MAX_MEMMAP <= BP_E820_MAX, "the e820 table holds every memmap entry");
+	for (int i = 0; i < n && i < LOADER_MAX_MEMMAP; i++) {
 		uint8_t *t = zp + BP_E820_TABLE + 20 * i;
 		put_le64(t, e[i].addr);
 		put_le64(t + 8, e[i].size);

@@ -93,7 +93,7 @@ static int gzip_decode(const char *name, const uint8_t *in, size_t len, uint64_t
 			break;
 		}
 		size_t room = o->cap - o->len;
-		uint8_t spare;
+		uint8_t spare = 0;
 		/* With the output full, a one-byte probe tells "the stream ends
 		 * here" (only its trailer is left) from "more than the cap". */
 		zs.next_out = room ? o->p + o->len : &spare;
@@ -192,7 +192,7 @@ static int xz_decode(const char *name, const uint8_t *in, size_t len, uint64_t b
 			break;
 		}
 		size_t room = o->cap - o->len;
-		uint8_t spare;
+		uint8_t spare = 0;
 		xs.next_out = room ? o->p + o->len : &spare;   /* probe as in gzip_decode */
 		xs.avail_out = room ? room : 1;
 		lzma_ret xr = lzma_code(&xs, LZMA_FINISH);

@@ -90,7 +90,7 @@ static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, 
 /* Loads the undo journal's index (first record per sector wins). */
 static int load_undo(struct disk *d, const char *path, struct rrvm_err *err)
 {
-	d->undo_rfd = open(path, O_RDONLY | O_CLOEXEC);
+	d->undo_rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);   /* a trace's own file, never a link */
 	if (d->undo_rfd < 0)
 		return errno == ENOENT ? 0 : err__set(err, -errno, "%s: cannot open: %s", path, strerror(errno));
 	struct stat st;

@@ -205,6 +205,7 @@ void doctor__probe_debug(struct penv *env, int kind, int cpl, struct doctor_resu
 {
 	static const struct snippet none = { 0, 0 };
 	struct snippet s = kind == 0 ? SNIPPET(step) : kind == 1 ? SNIPPET(hwbp) : kind == 2 ? SNIPPET(swbp) : kind == 3 ? SNIPPET(hlt) : none;
+	/* cppcheck-suppress comparePointers ; both are labels inside the one asm snippet PROBE_BODY(hwbp) above */
 	uint64_t target = BODY_GPA + (uint64_t)(doc_hwbp_target - doc_hwbp);
 	struct pvm p;
 	struct pvm_opts o = { 0 };

@@ -260,8 +260,9 @@ int pvm__start(struct pvm *p, struct snippet s, int cpl, uint64_t count)
 	int rc;
 	if ((rc = mem__write(&p->mem, BODY_GPA, s.start, len)))
 		return rc;
-	if (cpl == 3 && (rc = mem__write(&p->mem, CODE_GPA, doc_prelude3,
-					 (size_t)(doc_prelude3_end - doc_prelude3))))
+	/* cppcheck-suppress comparePointers ; start and end labels of one asm snippet */
+	size_t prelude_len = (size_t)(doc_prelude3_end - doc_prelude3);
+	if (cpl == 3 && (rc = mem__write(&p->mem, CODE_GPA, doc_prelude3, prelude_len)))
 		return rc;
 	struct x86_entry e = { .rip = cpl == 3 ? CODE_GPA : BODY_GPA, .rsp = KSTACK_TOP };
 	if ((rc = x86__set_long_mode(p->vcpu_fd, &e)))

@@ -1,6 +1,7 @@
 /* main.c — the rrvm binary: dispatches subcommands. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "core/cmds.h"
 #include "core/cpu.h"
@@ -39,6 +40,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* Nothing rrvm starts (gdb from the TUI) ever gains privileges through
+	 * exec: a hostile guest or trace that got code running here gets no
+	 * setuid binary's rights (SECURITY.md). */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		perror("rrvm: warning: prctl(PR_SET_NO_NEW_PRIVS)");
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -28,7 +28,11 @@
  * signal lands inside it or just before entry, and wakes a halt wait. */
 static __thread struct kvm_run *tls_run;
 static __thread int tls_wake_fd = -1;
-/* Which stop signal arrived: the only process-wide state. */
+/* Which stop signal arrived: the only process-wide state. The vm__run that
+ * turns it into VM_STOP_INTERRUPTED consumes it (clears it), so one Ctrl-C
+ * stops one run: a gdb or TUI session goes on running afterwards, and
+ * `rrvm record` still ends because that stop ends its only run. A signal
+ * that arrives between runs stops the next one. */
 static volatile sig_atomic_t stop_signal;
 
 static void kick_self(void)
@@ -390,11 +394,12 @@ int vm__run(struct vm *vm)
 	guest_debug__patch_arm(vm);   /* the debugger's HLT patches live only inside this loop */
 	bool skip_inject = false, shadow_step = false;
 	while (vm->stop == VM_STOP_NONE) {
-		if (stop_signal || vm->quit_requested) {
-			if (stop_signal)
-				vm__request_stop(vm, VM_STOP_INTERRUPTED, stop_signal,
-						 "interrupted by signal %d", (int)stop_signal);
-			else
+		int sig = stop_signal;
+		if (sig || vm->quit_requested) {
+			if (sig) {
+				stop_signal = 0;   /* consumed: this stop reports it */
+				vm__request_stop(vm, VM_STOP_INTERRUPTED, sig, "interrupted by signal %d", sig);
+			} else
 				vm__request_stop(vm, VM_STOP_INTERRUPTED, 0,
 						 "quit requested from the console (Ctrl-A x)");
 			break;

@@ -194,7 +194,7 @@ void vm__destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < sizeof(vm->cfg_owned) / sizeof(vm->cfg_owned[0]); i++)
 		free(vm->cfg_owned[i]);
 	for (int i = vm->nr_devices - 1; i >= 0; i--)
 		if (vm->devices[i].destroy)

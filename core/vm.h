@@ -77,7 +77,7 @@ struct replayer;
 
 struct vm {
 	struct vm_config cfg;
-	char *cfg_owned[4];         /* malloc'd strings cfg points to (a VM made from a trace header); freed by vm__destroy */
+	char *cfg_owned[5];         /* malloc'd strings cfg points to (a VM made from a trace header); freed by vm__destroy */
 	int kvm_fd, vm_fd, vcpu_fd;
 	struct kvm_run *run;
 	size_t run_size;

@@ -101,7 +101,7 @@ int replay__gdb(const char *dir, const struct replay_gdb_opts *o)
 		session__close(s);
 		return RRVM_EXIT_ERROR;
 	}
-	char tmpdir[] = "/tmp/rrvm-gdb-XXXXXX", spec[300], symbols[4096];
+	char tmpdir[] = "/tmp/rrvm-gdb-XXXXXX", spec[300] = "", symbols[4096];
 	if (!mkdtemp(tmpdir)) {
 		fprintf(stderr, "rrvm: mkdtemp: %s\n", strerror(errno));
 		session__close(s);

@@ -44,9 +44,26 @@ static void hexdump(struct gdb_text *out, uint64_t addr, const uint8_t *b, size_
 
 int monitor__common(struct vm *vm, const char *cmd, struct gdb_text *out, const char *which)
 {
+	/* "WORD [ADDR [LEN]]", numbers in C syntax. strtoull, not sscanf's %lli:
+	 * that one is signed and turns a kernel address (0xffffffff81000000)
+	 * into LLONG_MAX. */
 	char word[32] = "";
 	unsigned long long a = 0, n = 64;
-	int k = sscanf(cmd, "%31s %lli %lli", word, &a, &n);
+	int used = 0, k = sscanf(cmd, "%31s%n", word, &used);
+	const char *p = cmd + (k == 1 ? used : 0);
+	for (int i = 0; k >= 1 && i < 2; i++) {
+		char *end;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p < '0' || *p > '9')
+			break;
+		unsigned long long v = strtoull(p, &end, 0);
+		if (end == p)
+			break;
+		*(i ? &n : &a) = v;
+		p = end;
+		k++;
+	}
 	if (k >= 2 && !strcmp(word, "phys")) {
 		if (n > 1024)
 			n = 1024;

@@ -68,7 +68,7 @@ static inline int tc_varint_get(const uint8_t **pp, const uint8_t *end, uint64_t
 	}
 	return -1;
 }
-static inline uint64_t tc_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline uint64_t tc_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0); }
 static inline int64_t tc_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
 /* CRC32C (Castagnoli, reflected, init and final xor ~0): crc32c(0, "123456789", 9) == 0xE3069283.

@@ -18,6 +18,7 @@
 #include "record/trace.h"
 #include "replay/replayer.h"
 #include "replay/session_int.h"
+#include "replay/trace_files.h"
 #include "snapshot/snapfile.h"
 #include "snapshot/snapshot.h"
 
@@ -128,6 +129,13 @@ int session__trace_vm(const char *dir, const struct vm_config *live, const char 
 	if (rc)
 		return rc;
 	const struct trace_header *h = trace_reader__header(tr);
+	/* The files opened below by name must be the trace's own, not links out of it. */
+	static const char *const own[] = { "kernel", "initrd", "disk.undo" };
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if ((rc = trace_files__check(dir, own[i], false, err))) {
+			trace_reader__close(tr);
+			return rc;
+		}
 	char kernel[4096], initrd[4096];
 	snprintf(kernel, sizeof(kernel), "%s/kernel", dir);
 	snprintf(initrd, sizeof(initrd), "%s/initrd", dir);
@@ -163,10 +171,14 @@ int session__trace_vm(const char *dir, const struct vm_config *live, const char 
 	free(cpuid);
 	if (!rc) {
 		/* cfg's strings live on this stack and in the header: the VM keeps
-		 * copies (the recorder of `record --from` writes them out). */
+		 * copies (the recorder of `record --from` writes them out; disk_undo
+		 * pointed at this function's stack, dead once it returns). */
 		struct vm *vm = *out;
-		const char **f[] = { &vm->cfg.kernel, &vm->cfg.initrd, &vm->cfg.append, &vm->cfg.cpu_profile };
-		for (int i = 0; i < 4; i++)
+		const char **f[] = { &vm->cfg.kernel, &vm->cfg.initrd, &vm->cfg.append, &vm->cfg.cpu_profile,
+				     &vm->cfg.disk_undo };
+		_Static_assert(sizeof(f) / sizeof(f[0]) == sizeof(vm->cfg_owned) / sizeof(vm->cfg_owned[0]),
+			       "one owned copy per borrowed string");
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 			if (*f[i] && !(*f[i] = vm->cfg_owned[i] = strdup(*f[i])))
 				rc = err__set(err, -ENOMEM, "out of memory");
 		if (rc) {

@@ -17,6 +17,7 @@
 #include "core/mem.h"
 #include "core/vm.h"
 #include "record/trace.h"
+#include "replay/trace_files.h"
 #include "snapshot/snapshot.h"
 
 /*
@@ -450,6 +451,16 @@ int snapfile__read_path(const char *path, const uint8_t *uuid, uint64_t ram_byte
 	int rc = read_file(path, &f, &len, err);
 	if (rc)
 		return rc;
+	rc = snapfile__parse(path, f, len, uuid, ram_bytes, info, out, pages_out, data_out, err);
+	free(f);
+	return rc;
+}
+
+int snapfile__parse(const char *path, const uint8_t *f, size_t len, const uint8_t *uuid, uint64_t ram_bytes,
+		    struct snapfile_info *info, struct snapshot **out, uint32_t **pages_out, uint8_t ***data_out,
+		    struct rrvm_err *err)
+{
+	int rc;
 	struct snapfile_info in = { .file_bytes = len };
 	struct snapshot *s = out ? calloc(1, sizeof(*s)) : NULL;
 	uint32_t *pages = NULL;
@@ -564,7 +575,9 @@ int snapfile__read_path(const char *path, const uint8_t *uuid, uint64_t ram_byte
 		case T_PAGE: {
 			uint32_t n = ds__g32(&d);
 			uint64_t max_pages = ram_bytes ? ram_bytes / MEM_PAGE_SIZE : UINT32_MAX;
-			if (d.bad || n > max_pages) {
+			/* Each entry takes at least 5 bytes (page, kind): a count the
+			 * section cannot hold is refused before anything is allocated. */
+			if (d.bad || n > max_pages || n > (d.len - d.off) / 5) {
 				rc = err__set(err, -EBADMSG, "%s: PAGE section: %u pages for this RAM", path, n);
 				goto fail;
 			}
@@ -675,7 +688,6 @@ int snapfile__read_path(const char *path, const uint8_t *uuid, uint64_t ram_byte
 			goto fail;
 		}
 	}
-	free(f);
 	if (info)
 		*info = in;
 	if (out) {
@@ -685,7 +697,6 @@ int snapfile__read_path(const char *path, const uint8_t *uuid, uint64_t ram_byte
 	}
 	return 0;
 fail:
-	free(f);
 	snap__free(s);
 	snapfile__free_pages(pages, data, n_alloc);
 	return rc;
@@ -696,8 +707,11 @@ int snapfile__read(const char *dir, uint32_t seq, const uint8_t *uuid, uint64_t 
 		   struct rrvm_err *err)
 {
 	char path[4096];
+	int rc = trace_files__check(dir, SNAPFILE_DIR, true, err);   /* the file itself is opened O_NOFOLLOW */
+	if (rc)
+		return rc;
 	snapfile__path(path, sizeof(path), dir, seq);
-	int rc = snapfile__read_path(path, uuid, ram_bytes, info, out, pages, data, err);
+	rc = snapfile__read_path(path, uuid, ram_bytes, info, out, pages, data, err);
 	if (!rc && info && info->seq != seq)
 		return err__set(err, -EBADMSG, "%s says it is snapshot %u", path, info->seq);
 	return rc;

@@ -63,6 +63,11 @@ int snapfile__read(const char *trace_dir, uint32_t seq, const uint8_t *uuid, uin
 		   struct rrvm_err *err);
 int snapfile__read_path(const char *path, const uint8_t *uuid, uint64_t ram_bytes, struct snapfile_info *info,
 			struct snapshot **out, uint32_t **pages, uint8_t ***data, struct rrvm_err *err);
+/* The same checks on a file already in memory (buf, len; `name` for
+ * messages): what snapfile__read_path does after reading the file. */
+int snapfile__parse(const char *name, const uint8_t *buf, size_t len, const uint8_t *uuid, uint64_t ram_bytes,
+		    struct snapfile_info *info, struct snapshot **out, uint32_t **pages, uint8_t ***data,
+		    struct rrvm_err *err);
 void snapfile__free_pages(uint32_t *pages, uint8_t **data, uint32_t n);
 
 /* Loads the recorded snapshots 1..upto (0: all) of TRACE_DIR into st, in

@@ -266,8 +266,9 @@ static int create(struct snap_store **out, struct vm *vm, uint64_t ram_bytes, st
 	st->dirty = calloc(words, 8);
 	st->kbits = calloc(words, 8);
 	if (!st->pv || !st->dirty || !st->kbits) {
+		uint64_t npages = st->npages;   /* the message must not read st after it is freed */
 		snap_store__destroy(st);
-		return err__set(err, -ENOMEM, "snapshot store: out of memory for %" PRIu64 " pages", st->npages);
+		return err__set(err, -ENOMEM, "snapshot store: out of memory for %" PRIu64 " pages", npages);
 	}
 	if (vm) {
 		int rc = set_logging(vm, true);

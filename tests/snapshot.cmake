@@ -39,3 +39,9 @@ set_tests_properties(snapshot_atomic_and_loop PROPERTIES ENVIRONMENT "${E2E_ENV}
 # Benchmark tool (bench/snapshot.sh runs it; not a test).
 add_executable(snap_bench ${CMAKE_SOURCE_DIR}/bench/snap_bench.c)
 target_link_libraries(snap_bench PRIVATE rrvmcore)
+
+# Snapshot files without KVM: writer/reader round trip, file modes, hostile page counts, symlinked paths.
+add_executable(test_snapfile ${CMAKE_SOURCE_DIR}/tests/unit/test_snapfile.c)
+target_link_libraries(test_snapfile PRIVATE rrvmcore)
+add_test(NAME unit_snapfile COMMAND test_snapfile)
+set_tests_properties(unit_snapfile PROPERTIES TIMEOUT 60 LABELS "unit")

@@ -13,23 +13,18 @@ add_test(NAME fuzz_trace_reader_corpus
          COMMAND fuzz_trace_reader_standalone --mutate 2000 ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/trace_reader)
 set_tests_properties(fuzz_trace_reader_corpus PROPERTIES TIMEOUT 300 LABELS "fuzz")
 
-# libFuzzer build (clang only): cmake -DCMAKE_C_COMPILER=clang -DRRVM_FUZZ=ON; then
-#   build/fuzz_trace_reader -max_total_time=60 tests/fuzz/corpus/trace_reader
-# The reader sources are compiled into the target so that they carry coverage instrumentation.
-option(RRVM_FUZZ "Build libFuzzer fuzz targets (needs clang)" OFF)
-if(RRVM_FUZZ)
-  if(CMAKE_C_COMPILER_ID MATCHES "Clang")
-    add_executable(fuzz_trace_reader
-      ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_trace_reader.c
-      ${CMAKE_SOURCE_DIR}/record/trace_codec.c
-      ${CMAKE_SOURCE_DIR}/record/trace_header.c
-      ${CMAKE_SOURCE_DIR}/replay/trace_reader.c)
-    target_include_directories(fuzz_trace_reader PRIVATE ${CMAKE_SOURCE_DIR} ${LZ4_INCLUDE_DIRS})
-    target_compile_definitions(fuzz_trace_reader PRIVATE _GNU_SOURCE)
-    target_compile_options(fuzz_trace_reader PRIVATE -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer)
-    target_link_options(fuzz_trace_reader PRIVATE -fsanitize=fuzzer,address,undefined)
-    target_link_libraries(fuzz_trace_reader PRIVATE ${LZ4_LIBRARIES})
-  else()
-    message(WARNING "RRVM_FUZZ=ON needs clang (-DCMAKE_C_COMPILER=clang): libFuzzer targets not built")
-  endif()
+# libFuzzer (clang, -DRRVM_FUZZ=ON; the sanitizer build of tools/test.sh): ctest runs it for a bounded 10 s.
+# By hand: build-asan/tests/fuzz_trace_reader -max_total_time=60 SCRATCH tests/fuzz/corpus/trace_reader
+if(RRVM_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+  add_executable(fuzz_trace_reader ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_trace_reader.c)
+  target_compile_options(fuzz_trace_reader PRIVATE -fsanitize=fuzzer)
+  target_link_options(fuzz_trace_reader PRIVATE -fsanitize=fuzzer)
+  target_link_libraries(fuzz_trace_reader PRIVATE rrvmcore)
+  add_test(NAME fuzz_trace_reader_libfuzzer
+           COMMAND sh -c "rm -rf \"$1\" && mkdir -p \"$1\" && exec \"$0\" -max_total_time=10 -rss_limit_mb=2048 -timeout=10 \"$1\" \"$2\""
+                   $<TARGET_FILE:fuzz_trace_reader> ${CMAKE_BINARY_DIR}/fuzz_trace_reader_corpus
+                   ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/trace_reader)
+  set_tests_properties(fuzz_trace_reader_libfuzzer PROPERTIES TIMEOUT 120 LABELS "fuzz")
+elseif(RRVM_FUZZ)
+  message(WARNING "RRVM_FUZZ=ON needs clang (-DCMAKE_C_COMPILER=clang): libFuzzer targets not built")
 endif()

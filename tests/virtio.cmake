@@ -7,12 +7,10 @@ set_tests_properties(fuzz_virtq_property PROPERTIES TIMEOUT 300 LABELS "fuzz")
 
 # libFuzzer (clang, -DRRVM_FUZZ=ON): build/fuzz_virtq -max_total_time=60; CI runs a bounded 20 s.
 if(RRVM_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
-  add_executable(fuzz_virtq ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_virtq.c ${CMAKE_SOURCE_DIR}/core/virtq.c
-    ${CMAKE_SOURCE_DIR}/core/mem.c)
-  target_include_directories(fuzz_virtq PRIVATE ${CMAKE_SOURCE_DIR})
-  target_compile_definitions(fuzz_virtq PRIVATE _GNU_SOURCE)
-  target_compile_options(fuzz_virtq PRIVATE -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer)
-  target_link_options(fuzz_virtq PRIVATE -fsanitize=fuzzer,address,undefined)
+  add_executable(fuzz_virtq ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_virtq.c)
+  target_compile_options(fuzz_virtq PRIVATE -fsanitize=fuzzer)
+  target_link_options(fuzz_virtq PRIVATE -fsanitize=fuzzer)
+  target_link_libraries(fuzz_virtq PRIVATE rrvmcore)
   add_test(NAME fuzz_virtq_libfuzzer COMMAND fuzz_virtq -max_total_time=20 -seed=1)
   set_tests_properties(fuzz_virtq_libfuzzer PROPERTIES TIMEOUT 120 LABELS "fuzz")
 endif()

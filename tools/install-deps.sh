@@ -11,7 +11,9 @@ PKGS=(
   liblz4-dev lz4 zlib1g-dev liblzma-dev  # trace compression; gzip/xz bzImage payloads
   libcapstone-dev libncurses-dev      # disassembler (diagnostics, RDTSC rewriting, TUI), curses
   gdb tmux python3                    # gdb stub and TUI tests
-  clang                               # libFuzzer targets (tests/fuzz)
+  clang                               # libFuzzer targets and the sanitizer build (tests/fuzz, tools/test.sh)
+  cppcheck clang-tidy                 # static checks (tests/static.cmake)
+  strace                              # the access test checks rrvm's own system calls
   busybox-static cpio                 # initramfs for the lane and the Linux guests
   e2fsprogs                           # mkfs.ext4 for virtio-blk disk images (tools/mkdisk.sh)
   qemu-system-x86 qemu-utils          # the SVM lane (QEMU TCG + emulated SVM), qcow2 tools for benchmarks

@@ -59,7 +59,7 @@ void ui__put(int y, int x, int w, const char *s, int a, bool pad)
 	int n = 0;
 	attrset(a);
 	move(y, x);
-	for (; s[n] && n < w; n++) {
+	for (; n < w && s[n]; n++) {
 		unsigned char c = (unsigned char)s[n];
 		addch(c >= 0x20 && c < 0x7f ? c : '.');
 	}

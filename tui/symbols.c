@@ -172,7 +172,8 @@ int syms__load(struct tui_syms *s, const char *path, struct rrvm_err *err)
 	}
 	for (size_t i = 0; i < b.n; i++)
 		b.v[i].name = b.strs + (uintptr_t)b.v[i].name;
-	qsort(b.v, b.n, sizeof(*b.v), by_addr);
+	if (b.n)   /* a file without symbols leaves b.v NULL, and qsort's pointer must not be */
+		qsort(b.v, b.n, sizeof(*b.v), by_addr);
 	/* Size-less symbols (System.map, assembly labels) reach the next one. */
 	for (size_t i = 0; i < b.n; i++)
 		if (!b.v[i].size) {

@@ -151,7 +151,7 @@ static int loop_test(const char *dir, unsigned n)
 		uint64_t p = x % npts, q = p + 1 + (x >> 32) % 3;   /* seek to a point, then replay forward a bit */
 		if (q >= npts)
 			q = npts - 1;
-		uint64_t r, m;
+		uint64_t r = 0, m = 0;   /* printed below even when the seek itself failed */
 		if (session__seek(b, p * step, &err) || session__state_hash(b, &r, &m) || r != regs[p] || m != mem[p]) {
 			fprintf(stderr, "FAIL: iteration %u: seek to %" PRIu64 " diverged (%s; at %" PRIu64 " stop %s; regs %d mem %d)\n", it, p * step, err.msg, session__event(b), session__vm(b)->stop_msg, r != regs[p], m != mem[p]);
 			return 1;

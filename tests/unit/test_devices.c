@@ -278,7 +278,7 @@ static void test_pit_ch2(struct vm *vm)
 	vm->virt_ns = t - 1;
 	CHECK(!(inb(vm, 0x61) & 0x20), "out2 still low one ns early");
 	uint8_t lo = inb(vm, 0x42), hi = inb(vm, 0x42);
-	CHECK((lo | hi << 8) == 1, "count 1 just before terminal count (got %u)", lo | hi << 8);
+	CHECK((lo | hi << 8) == 1, "count 1 just before terminal count (got %d)", lo | hi << 8);
 	vm->virt_ns = t;
 	CHECK(inb(vm, 0x61) & 0x20, "out2 high at terminal count");
 	CHECK((inb(vm, 0x61) & 0x03) == 0x01, "port 0x61 gate/speaker bits");

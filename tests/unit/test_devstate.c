@@ -177,6 +177,8 @@ int main(void)
 		observe(a, oa, &na), observe(b, ob, &nb);
 		CHECK(na == nb && !memcmp(oa, ob, na), "step %d: a restored device reads differently", step);
 	}
+	vm__destroy(a);   /* its devices, so the sanitizer build's leak check sees a clean exit */
+	vm__destroy(b);
 	printf("test_devstate: %d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
 }

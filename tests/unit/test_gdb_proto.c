@@ -1,10 +1,14 @@
 /* test_gdb_proto.c — the gdb stub's byte-level layers: framer (checksums, escapes, run-lengths, limits,
  * garbage, disconnects mid-packet), packet encoding round trips, argument schemas, and target.xml. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
+#include "core/vm.h"
 #include "gdb/framer.h"
+#include "gdb/monitor.h"
 #include "gdb/proto.h"
 #include "gdb/regs.h"
 
@@ -185,11 +189,39 @@ static void test_target_xml(void)
 	CHECK(gdb_regs__by_name("nosuch") == -1);
 }
 
+/* The monitor's shared commands on a VM with RAM and no vCPU: numbers in C syntax, up to 64 bits. */
+static void test_monitor(void)
+{
+	static struct vm vm;
+	static struct gdb_text out;
+	CHECK(mem__init(&vm.mem, 1u << 20) == 0);
+	vm.vcpu_fd = -1;
+	memcpy(vm.mem.base + 0x1000, "\x11\x22\x33", 3);
+	CHECK(monitor__common(&vm, "phys 0x1000 3", &out, "test") == 0);
+	CHECK(strstr(out.buf, "0000000000001000: 11 22 33\n") != NULL);
+	out.len = 0;
+	out.buf[0] = 0;
+	CHECK(monitor__common(&vm, "phys 4096 2", &out, "test") == 0);
+	CHECK(strstr(out.buf, "0000000000001000: 11 22\n") != NULL);
+	out.len = 0;
+	out.buf[0] = 0;
+	/* A kernel-half address stays itself (sscanf's %lli made it 0x7fffffffffffffff). */
+	CHECK(monitor__common(&vm, "phys 0xffffffff81000000 16", &out, "test") == 0);
+	CHECK(strstr(out.buf, "phys: 0xffffffff81000000+16 is not guest RAM") != NULL);
+	out.len = 0;
+	out.buf[0] = 0;
+	CHECK(monitor__common(&vm, "translate 0x1000", &out, "test") < 0);   /* no vCPU: its ioctl fails */
+	CHECK(monitor__common(&vm, "bogus 1", &out, "test") == -EINVAL);
+	CHECK(strstr(out.buf, "unknown monitor command 'bogus 1'") != NULL);
+	mem__fini(&vm.mem);
+}
+
 int main(void)
 {
 	test_framer();
 	test_schemas();
 	test_target_xml();
+	test_monitor();
 	printf("test_gdb_proto: %d checks, %d failures\n", checks, failures);
 	return failures ? 1 : 0;
 }

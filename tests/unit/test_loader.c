@@ -726,6 +726,45 @@ static void cleanup(void)
 		fprintf(stderr, "note: %s left behind: %s\n", tmpdir, strerror(errno));
 }
 
+/* The loader fuzz target's seeds (tests/fuzz/fuzz_loader.c: a mode byte, then the image): the kernels
+ * these tests build, as files in dir. */
+static void seed(const char *dir, const char *name, uint8_t mode, const struct buf *b)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	CHECK(f && fputc(mode, f) == mode && fwrite(b->p, 1, b->len, f) == b->len);
+	if (f)
+		CHECK(fclose(f) == 0);
+}
+
+static void write_seeds(const char *dir)
+{
+	size_t off[4], pend;
+	struct buf pvh = build_elf(&pvh_kernel, off), lx = build_elf(&linux_kernel, off);
+	seed(dir, "pvh-elf", 0, &pvh);
+	seed(dir, "pvh-elf-initrd", 1, &pvh);
+	seed(dir, "vmlinux", 3, &lx);
+	for (enum comp c = COMP_GZIP; c <= COMP_XZ; c++) {
+#ifndef RRVM_HAVE_LZMA
+		if (c == COMP_XZ)
+			break;
+#endif
+		char name[64];
+		struct buf p = compress_as(c, &lx);
+		struct buf bz = build_bzimage(&bz_default, &p, &pend);
+		snprintf(name, sizeof(name), "bzimage-%s", comp_name[c]);
+		seed(dir, name, 1, &bz);
+		snprintf(name, sizeof(name), "payload-%s", comp_name[c]);
+		seed(dir, name, 4, &p);
+		buf_free(&bz);
+		buf_free(&p);
+	}
+	buf_free(&pvh);
+	buf_free(&lx);
+	printf("test_loader: seeds written to %s (%d failures)\n", dir, failures);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -733,6 +772,11 @@ int main(int argc, char **argv)
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 1;
+	}
+	if (argc > 2 && !strcmp(argv[1], "--write-seeds")) {
+		write_seeds(argv[2]);
+		cleanup();
+		return failures ? 1 : 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "--real-kernel")) {
 		int rc = test_real_kernel();

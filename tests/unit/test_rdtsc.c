@@ -516,8 +516,11 @@ static int real_kernel(const char *list)
 		return no_kernel();
 	struct load_info *info = calloc(1, sizeof(*info));
 	struct rrvm_err err;
-	if (mem__init(&mem, 1ull << 30))
+	if (!info || mem__init(&mem, 1ull << 30)) {
+		free(info);
+		free(path);
 		return 1;
+	}
 	struct boot_config bc = { .kernel = path, .cmdline = "console=ttyS0" };
 	int rc = loader__load(&mem, &bc, info, &err);
 	if (rc) {

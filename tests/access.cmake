@@ -1,0 +1,4 @@
+# access.cmake — privileges and trace paths (SECURITY.md), no KVM needed: tests/e2e/access.sh.
+add_test(NAME access_no_kvm COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/access.sh ${CMAKE_SOURCE_DIR}/traces/golden/v1.1-synthetic)
+set_tests_properties(access_no_kvm PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77 LABELS "e2e"
+                     ENVIRONMENT "RRVM=$<TARGET_FILE:rrvm>")
