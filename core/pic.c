@@ -2,6 +2,7 @@
 #include "core/pic.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/devices.h"
@@ -138,6 +139,19 @@ int pic__ack(struct pic *pic)
 	}
 	chip_intack(&s->chip[0], irq);
 	return s->chip[0].vector_base + irq;
+}
+
+bool pic__has_request(const struct pic *pic)
+{
+	return pic && ((pic->s.chip[0].irr & ~pic->s.chip[0].imr) | (pic->s.chip[1].irr & ~pic->s.chip[1].imr)) != 0;
+}
+
+void pic__describe(const struct pic *pic, char *buf, size_t len)
+{
+	const struct pic_state *s = &pic->s;
+	snprintf(buf, len, "master irr %02x isr %02x imr %02x, slave irr %02x isr %02x imr %02x, next vector 0x%x",
+		 s->chip[0].irr, s->chip[0].isr, s->chip[0].imr, s->chip[1].irr, s->chip[1].isr, s->chip[1].imr,
+		 (unsigned)pic__peek_vector(pic));
 }
 
 static void chip_init(struct i8259 *c, uint8_t icw1)

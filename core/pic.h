@@ -3,6 +3,7 @@
 #define RRVM_PIC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "core/err.h"
 
 struct vm;
@@ -24,5 +25,13 @@ int pic__peek_vector(const struct pic *pic);
 /* The CPU's interrupt acknowledge: returns the vector to inject and moves
  * the request to in-service (spurious IRQ7/IRQ15 vectors when none). */
 int pic__ack(struct pic *pic);
+
+/* True when either chip has an unmasked request latched, deliverable now or
+ * not (behind an interrupt in service). */
+bool pic__has_request(const struct pic *pic);
+
+/* One line for diagnostics: IRR/ISR/IMR of both chips and the vector that
+ * would be delivered. */
+void pic__describe(const struct pic *pic, char *buf, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/devices.h"
 #include "core/pci.h"
 #include "core/pic.h"
 #include "core/rdtsc.h"
@@ -135,21 +137,91 @@ static void poll_devices(struct vm *vm)
 	vm->next_deadline_ns = next;
 }
 
+/* An MSR access answered with #GP: KVM injects the #GP when it completes the
+ * instruction at the next KVM_RUN. An interrupt queued with KVM_INTERRUPT
+ * now (ready_for_interrupt_injection says yes: the #GP is not queued yet)
+ * would collide with it: KVM delivers the exception first and clears its
+ * interrupt queue at the next exit, so the interrupt is lost while the PIC
+ * holds its vector in service. The guest then never again gets an
+ * interrupt of that priority or lower: Linux probing AMD MSRs in check_bugs
+ * with the timer due lost its timer for good (issue 3's lane hang). The
+ * interrupt waits for the window instead, which opens after the #GP
+ * handler. Kicks do not inject either until the next guest-caused exit:
+ * only that one says the completion has run. */
+static bool msr_gp_due(const struct kvm_run *run)
+{
+	return (run->exit_reason == KVM_EXIT_X86_RDMSR || run->exit_reason == KVM_EXIT_X86_WRMSR) && run->msr.error;
+}
+
 /* Injects the PIC's highest request when the guest can take it now, or asks
  * KVM for an exit as soon as it can (interrupt window). While recording, an
  * injection after a kick needs a landmark replay can reach; without one it
  * is deferred, and the window request is only ever changed at guest-caused
  * exits, so replay can mirror it from the recorded exits alone. */
+/* A guest that keeps running while a request latched in the PIC is never
+ * delivered (not deliverable, or never accepted by the vCPU) has lost its
+ * timer without knowing it: a hang much later, far from the cause. Say once
+ * per such wait what the controller, the PIT and KVM hold. */
+#define IRQ_STALL_NS 5000000000ull
+
+static void irq_stall_check(struct vm *vm)
+{
+	uint64_t now = vm__now_ns(vm);
+	if (!vm->irq_pending_since_ns) {
+		vm->irq_pending_since_ns = now ? now : 1;
+		return;
+	}
+	if (vm->irq_stall_reported || now - vm->irq_pending_since_ns < IRQ_STALL_NS)
+		return;
+	vm->irq_stall_reported = true;
+	char pic[160];
+	pic__describe(vm->pic, pic, sizeof(pic));
+	struct kvm_vcpu_events ev;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	bool have_ev = ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) == 0;
+	bool have_regs = ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) == 0 && ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) == 0;
+	fprintf(stderr,
+		"rrvm: warning: an interrupt request has waited %.3f s of guest time without any delivery (event %llu, %llu kicks, "
+		"%llu injected so far): %s; kvm_run if_flag %u ready %u window-request %u; ",
+		(double)(now - vm->irq_pending_since_ns) / 1e9, (unsigned long long)vm->exits,
+		(unsigned long long)vm->kicks, (unsigned long long)vm->irqs_injected, pic, vm->run->if_flag,
+		vm->run->ready_for_interrupt_injection, vm->run->request_interrupt_window);
+	if (have_ev)
+		fprintf(stderr, "KVM interrupt injected %u nr 0x%x shadow %u, exception injected %u pending %u nr %u, nmi %u; ",
+			ev.interrupt.injected, ev.interrupt.nr, ev.interrupt.shadow, ev.exception.injected,
+			ev.exception.pending, ev.exception.nr, ev.nmi.injected);
+	for (int i = 0; i < vm->nr_devices; i++) {
+		if (strcmp(vm->devices[i].name, "pit"))
+			continue;
+		const struct pit_channel *c = &((const struct pit_state *)vm->devices[i].state)->ch[0];
+		fprintf(stderr, "PIT ch0 mode %u reload %u loaded %u running %u edges %llu, next deadline %.6f s; ",
+			c->mode, c->reload, c->loaded, c->running, (unsigned long long)c->edges,
+			vm->next_deadline_ns == UINT64_MAX ? -1.0 : (double)vm->next_deadline_ns / 1e9);
+	}
+	if (have_regs)
+		fprintf(stderr, "RIP 0x%llx RFLAGS 0x%llx CPL %u\n", (unsigned long long)regs.rip,
+			(unsigned long long)regs.rflags, sregs.cs.selector & 3u);
+	else
+		fprintf(stderr, "registers unreadable\n");
+}
+
 static int prepare_injection(struct vm *vm)
 {
 	struct kvm_run *run = vm->run;
 	bool at_exit = vm->last_exit_guest;
+	if (pic__has_request(vm->pic)) {
+		irq_stall_check(vm);
+	} else {
+		vm->irq_pending_since_ns = 0;
+		vm->irq_stall_reported = false;
+	}
 	if (!vm->pic || !pic__has_intr(vm->pic)) {
 		if (at_exit)
 			run->request_interrupt_window = 0;
 		return 0;
 	}
-	if (run->ready_for_interrupt_injection && run->if_flag) {
+	if (run->ready_for_interrupt_injection && run->if_flag && !vm->exception_due) {
 		if (vm->rec && !at_exit) {
 			/* Peek the vector without acknowledging it. */
 			if (!recorder__kick_point(vm->rec, vm, (uint32_t)pic__peek_vector(vm->pic))) {
@@ -164,6 +236,8 @@ static int prepare_injection(struct vm *vm)
 		if (vm->rec && at_exit)
 			recorder__irq(vm->rec, vm, vector);
 		vm->irqs_injected++;
+		vm->irq_pending_since_ns = 0;
+		vm->irq_stall_reported = false;
 		guest_debug__injected(vm, vector);   /* gdb stepping: stop at the handler */
 		if (at_exit)
 			run->request_interrupt_window = 0;
@@ -454,6 +528,7 @@ int vm__run(struct vm *vm)
 		vm->last_exit_guest = dispatch(vm);
 		if (vm->last_exit_guest) {
 			vm->exits++;
+			vm->exception_due = msr_gp_due(vm->run);
 			if (vm->rep)
 				replayer__exit(vm->rep, vm);
 			else if (vm->rec)

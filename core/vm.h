@@ -94,11 +94,16 @@ struct vm {
 	struct recorder *rec;       /* set while recording */
 	struct replayer *rep;       /* set while replaying */
 	bool last_exit_guest;       /* the latest KVM_RUN ended in a guest-caused exit */
+	bool exception_due;         /* KVM raises an exception when it completes the last guest-caused
+				     * exit (an MSR access answered with #GP): no injection until the
+				     * next one (core/vcpu_loop.c, prepare_injection) */
 	bool sync_regs;             /* KVM fills run->s.regs.regs at every exit (KVM_CAP_SYNC_REGS) */
 	uint64_t exit_regs[18];     /* recording/replay: registers as the latest exit left them
 				     * (before any handler completes an IN), vcpu__exit_regs order */
 	bool exit_regs_valid;
 	bool deferred;              /* an injection at a kick was deferred: retry soon */
+	uint64_t irq_pending_since_ns; /* guest time the PIC's request has waited since (0: none waits) */
+	bool irq_stall_reported;    /* the current wait was reported (core/vcpu_loop.c) */
 
 	/* Guest clock (DESIGN.md contract 6). */
 	uint64_t virt_ns;           /* CLOCK_VIRTUAL: advanced by the loop */

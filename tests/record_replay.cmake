@@ -2,7 +2,7 @@
 add_executable(trace_edit ${CMAKE_SOURCE_DIR}/tests/tools/trace_edit.c)
 target_link_libraries(trace_edit PRIVATE rrvmcore)
 
-foreach(s hello timer tasks crash memstress)
+foreach(s hello timer tasks crash memstress msrgp)
   set(arg ${s})
   if(s STREQUAL "memstress")
     set(arg "memstress mb=32")
