@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/cmds.h"
+#include "snapshot/snapshot.h"
 #include "core/fingerprint.h"
 #include "core/vcpu.h"
 #include <sys/ioctl.h>
@@ -187,6 +188,11 @@ void run__print_final_state(struct vm *vm)
 {
 	struct kvm_regs regs;
 	uint64_t h, m;
+	/* The end is a stop point like any other: finish the last exit's I/O
+	 * instruction first (KVM leaves RIP on an OUT until the next KVM_RUN),
+	 * so the state does not depend on whether a snapshot there already
+	 * did (a recording's panic snapshot, a replay's seek). */
+	snap__complete_io(vm);
 	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0 || fp__state(vm, &h, &m) < 0)
 		return;
 	fprintf(stderr, "rrvm: final state: event %llu, rip 0x%llx, registers %016llx, memory %016llx\n",

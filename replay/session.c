@@ -402,6 +402,7 @@ int session__state_hash(struct replay_session *s, uint64_t *regs, uint64_t *mem)
 {
 	if (!s->vm)
 		return -EIO;
+	snap__complete_io(s->vm);   /* as run__print_final_state: one state per stop point */
 	return fp__state(s->vm, regs, mem);
 }
 

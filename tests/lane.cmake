@@ -18,9 +18,9 @@ endfunction()
 
 # `rrvm run` scenarios and record/replay (~140 s of tests, 203 s with the lane's boot and builds).
 rrvm_lane_e2e(lane_e2e_run_rr 720 smoke
-  run_hello run_timer run_tasks run_crash run_memstress run_timer_virtual run_timer_virtual_identical
+  run_hello run_timer run_tasks run_crash run_msrgp run_memstress run_timer_virtual run_timer_virtual_identical
   run_race_both_outcomes run_hostile_inputs run_badinsn
-  rr_hello rr_timer rr_tasks rr_memstress rr_timer_virtual rr_divergence rr_sigkill_and_corrupt
+  rr_hello rr_timer rr_tasks rr_memstress rr_msrgp rr_timer_virtual rr_divergence rr_sigkill_and_corrupt
   rr_console_input rr_disk_full trace_cli_recorded hostile_guest
   rr_race_pinned gdb_replay_race gdb_live)
 
@@ -31,12 +31,9 @@ rrvm_lane_e2e(lane_e2e_snapshot 900 skip
   snapshot_roundtrip_reboot snapshot_roundtrip_echo snapshot_roundtrip_virtio
   snapshot_resume_tasks snapshot_corrupt snapshot_atomic_and_loop virtio_rr)
 
-# The tests that end on an I/O exit whose instruction is completed on one path and not on the
-# other (~30 s). They fail on kvm_amd (the lane), where RIP stays on an OUT until the next KVM_RUN
-# completes it: the recorder's panic snapshot completes the final debug-exit OUT (RIP 0x1010f3 ->
-# 0x1010f5) and then prints its final state, a plain replay does not; a replay session completes
-# the I/O at a requested stop but not at the recording's end. Kept apart so that the groups above
-# stay a clean signal; this one is red until the monitor samples the final state consistently.
+# The tests that end on an I/O exit (~30 s): on kvm_amd (the lane) RIP stays on an OUT until the
+# next KVM_RUN completes it, so the final state is sampled after completing it
+# (run__print_final_state, session__state_hash), as a snapshot there does.
 rrvm_lane_e2e(lane_e2e_io_completion 480 skip
   rr_crash snapshot_roundtrip_crash session_seek_tasks session_seek_timer session_seek_crash virtio_seek)
 

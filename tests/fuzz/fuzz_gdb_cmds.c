@@ -33,7 +33,8 @@ static const char *nk_write_refused(void *t)
 }
 static int nk_insert(void *t, enum gdb_bp_type type, uint64_t addr, uint64_t len, const char **why)
 {
-	return exec__insert(&((struct nokvm_target *)t)->ex, type, addr, len, why);
+	struct nokvm_target *n = t;
+	return exec__insert(&n->ex, n->vm, type, addr, len, why);
 }
 static int nk_remove(void *t, enum gdb_bp_type type, uint64_t addr, uint64_t len)
 {
