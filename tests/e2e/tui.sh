@@ -266,7 +266,11 @@ browse)
 damaged)
 	# A header with a flipped byte cannot be opened: an error screen, exit 1.
 	cp -r "$tmp/crash" "$tmp/badhdr"
-	printf '\xff' | dd of="$tmp/badhdr/header" bs=1 seek=40 conv=notrunc status=none
+	# Invert byte 40 (writing a constant there changed nothing when the byte
+	# already had that value: offset 40 holds varying header data).
+	b=$(od -An -tu1 -j40 -N1 "$tmp/badhdr/header" | tr -d ' ')
+	printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$tmp/badhdr/header" bs=1 seek=40 conv=notrunc status=none
+	cmp -s "$tmp/crash/header" "$tmp/badhdr/header" && fail "the header byte was not changed"
 	start 100 30 "$tmp/badhdr"
 	wait_for "cannot open this trace" "error screen"
 	wait_for "header" "the error names the file"

@@ -11,7 +11,7 @@ $T /rrvm record -o /tmp/trace --kernel /vmlinuz --initrd /initrd.img --append "$
 rst=$?
 grep -a "Kernel panic - not syncing" /tmp/rec.out; tail -n 3 /tmp/rec.out; cat /tmp/rec.err
 echo "RRVM-GDB: record status $rst"
-[ "$rst" = 8 ] && exit 0   # the known lane hang (issue 3): the host side records once more
+[ "$rst" = 8 ] && exit 0   # a hang (issue 3): the host side records once more, loudly
 # The System.map: the kallsyms lines the guest's init printed.
 grep -a '^RRVM-KSYM ' /tmp/rec.out | tr -d '\r' | cut -d' ' -f2- >/tmp/System.map
 echo "RRVM-GDB: System.map has $(wc -l </tmp/System.map) lines"
