@@ -164,6 +164,13 @@ static bool msr_gp_due(const struct kvm_run *run)
  * per such wait what the controller, the PIT and KVM hold. */
 #define IRQ_STALL_NS 5000000000ull
 
+/* The PIC's request was delivered, or none waits. */
+static void irq_stall_reset(struct vm *vm)
+{
+	vm->irq_pending_since_ns = 0;
+	vm->irq_stall_reported = false;
+}
+
 static void irq_stall_check(struct vm *vm)
 {
 	uint64_t now = vm__now_ns(vm);
@@ -210,12 +217,10 @@ static int prepare_injection(struct vm *vm)
 {
 	struct kvm_run *run = vm->run;
 	bool at_exit = vm->last_exit_guest;
-	if (pic__has_request(vm->pic)) {
+	if (pic__has_request(vm->pic))
 		irq_stall_check(vm);
-	} else {
-		vm->irq_pending_since_ns = 0;
-		vm->irq_stall_reported = false;
-	}
+	else
+		irq_stall_reset(vm);
 	if (!vm->pic || !pic__has_intr(vm->pic)) {
 		if (at_exit)
 			run->request_interrupt_window = 0;
@@ -236,8 +241,7 @@ static int prepare_injection(struct vm *vm)
 		if (vm->rec && at_exit)
 			recorder__irq(vm->rec, vm, vector);
 		vm->irqs_injected++;
-		vm->irq_pending_since_ns = 0;
-		vm->irq_stall_reported = false;
+		irq_stall_reset(vm);
 		guest_debug__injected(vm, vector);   /* gdb stepping: stop at the handler */
 		if (at_exit)
 			run->request_interrupt_window = 0;
