@@ -59,6 +59,7 @@ LANE_UNSUPPORTED=(
   "gdb_replay_race|it records 'race' until it crashes, which needs ticks injected inside its spin loop at landmarks; replay reaches landmarks with hardware breakpoints only (HLT-patch landmarks are not built), so the lane's recorder defers every tick (see rr_race_pinned)"
   "rr_race_pinned|recording 'race' until it crashes needs ticks injected inside its ring-3 spin loop at landmarks, which replay reaches with hardware breakpoints; the lane has none, so the recorder defers them to exits: its calibration sees no time pass (it survives, never crashes), or it spins waiting for ticks that never come (measured: 40209 deferred injections in 40 s at event 322)"
   "run_race_both_outcomes|the race can crash only when a tick lands inside its ring-3 spin loop, and ticks are injected there only at kicks the lane delivers late: its calibration sees no time pass and it survives every run (measured: 3/3 live runs survived with 1 interrupt injected), and one run of the suite spun until the lane's 630 s limit"
+  "snapshot_roundtrip_echo|it hung once in the lane (1 of 3 full runs, 760 s without output, after 8 other roundtrips passed; not diagnosed yet: issue 3's note), so until that is understood it runs natively only"
   "hostile_guest_asan|rrvm-asan is not built statically (RRVM_STATIC has no sanitizer twin)"
   "doctor_*|it checks this host's KVM against HOST.md's table, not the lane's"
 )
