@@ -69,13 +69,15 @@ void guest_debug__release(struct vm *vm, enum gd_owner owner)
 	for (int i = 0; i < GD_SLOTS; i++)
 		if (vm->gdbg.slot[i].owner == owner)
 			guest_debug__free(vm, i);
-	if (owner == GD_OWNER_REPLAY)
+	if (owner == GD_OWNER_REPLAY) {
 		vm->gdbg.step &= ~(unsigned)GD_STEP_REPLAY;
+		guest_debug__patch_release(vm, GD_USE_LANDMARK);
+	}
 	if (owner == GD_OWNER_GDB) {
 		vm->gdbg.step &= ~(unsigned)GD_STEP_GDB;
 		vm->gdbg.irq_slot = vm->gdbg.hlt_slot = -1;
 		vm->gdbg.irq_step_suspended = false;
-		guest_debug__patch_clear(vm);
+		guest_debug__patch_release(vm, GD_USES_GDB);
 	}
 }
 

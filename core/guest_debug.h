@@ -29,7 +29,12 @@ struct gd_slot {
  * the instruction. Ring-0 HLT exits to userspace on every host (no in-kernel
  * irqchip), where KVM's own breakpoints may not fire (HOST.md). One patch
  * per guest-physical byte, shared by its users. */
-enum gd_patch_use { GD_USE_BREAK = 1, GD_USE_RESUME = 2 };   /* gdb's breakpoints / its step's resume traps */
+enum gd_patch_use {
+	GD_USE_BREAK = 1,     /* gdb's breakpoints */
+	GD_USE_RESUME = 2,    /* gdb's step's resume traps (after a HLT, on an interrupt handler) */
+	GD_USE_LANDMARK = 4,  /* the replayer's landmark (replay/replayer.c) */
+	GD_USES_GDB = GD_USE_BREAK | GD_USE_RESUME,
+};
 
 struct gd_patch {
 	uint64_t gva, gpa;
@@ -105,14 +110,16 @@ void guest_debug__injected(struct vm *vm, uint32_t vector);
 void guest_debug__step_over_hlt(struct vm *vm, uint64_t next);
 
 /* --- HLT patches (guest_debug_patch.c) ---
- * Contract: patches are the debugger's (GD_OWNER_GDB); they are in guest
+ * Contract: patches are the debugger's (GD_USES_GDB) and the replayer's
+ * ring-0 landmarks (GD_USE_LANDMARK), one byte shared by both; they are in guest
  * memory only while vm__run runs (armed at its start, disarmed at its end),
  * so everything outside the loop (gdb memory reads, the TUI, snapshot
  * takes and restores, the final memory hash) sees the guest's own bytes.
  * Inside the loop, fp__compute masks them and recorder snapshots disarm
- * them first. A patch hit is a debugger stop like a debug exit: never a
- * guest-caused exit, not an event, invisible to the recorder and the
- * replayer. A patched byte the guest overwrote (text_poke, jump labels) is
+ * them first. A patch hit is a trap like a debug exit: never a
+ * guest-caused exit, not an event, never recorded, never counted by the
+ * replayer (a landmark hit goes to replayer__debug, as a debug-register
+ * one does; a debugger's hit stops the loop). A patched byte the guest overwrote (text_poke, jump labels) is
  * detected at disarm and dropped, never "restored". */
 
 /* Whether an execute breakpoint at gva can be a HLT patch now (paging as in
@@ -124,8 +131,9 @@ int guest_debug__patchable(struct vm *vm, uint64_t gva, uint64_t *gpa, const cha
 int guest_debug__patch_add(struct vm *vm, enum gd_patch_use use, uint64_t gva, const char **why);
 /* Drops `use` from patch idx; a patch nobody uses leaves guest memory. */
 void guest_debug__patch_drop(struct vm *vm, int idx, enum gd_patch_use use);
-/* Disarms and forgets every patch. */
-void guest_debug__patch_clear(struct vm *vm);
+/* Drops the `uses` bits from every patch (guest_debug__release: the
+ * debugger's or the replayer's). */
+void guest_debug__patch_release(struct vm *vm, unsigned uses);
 /* Writes 0xf4 over every patch not armed or lifted (vm__run, at its start). */
 void guest_debug__patch_arm(struct vm *vm);
 /* Puts the guest's bytes back (vm__run, at its end); a patch whose 0xf4 is

@@ -9,6 +9,7 @@
 
 #include "core/vm.h"
 #include "core/x86.h"
+#include "replay/replayer.h"
 
 #define OP_HLT 0xf4
 
@@ -117,15 +118,13 @@ void guest_debug__patch_drop(struct vm *vm, int idx, enum gd_patch_use use)
 		g->npatch--;
 }
 
-void guest_debug__patch_clear(struct vm *vm)
+void guest_debug__patch_release(struct vm *vm, unsigned uses)
 {
 	struct guest_debug *g = &vm->gdbg;
-	for (int i = 0; i < g->npatch; i++)
-		if (g->patch[i].armed)
-			disarm_one(vm, &g->patch[i]);
-	memset(g->patch, 0, sizeof(g->patch));
-	g->npatch = 0;
-	g->patch_hit = g->irq_patch = g->hlt_patch = -1;
+	for (int i = g->npatch - 1; i >= 0; i--)   /* patch_drop shrinks npatch from the top */
+		guest_debug__patch_drop(vm, i, (enum gd_patch_use)uses);
+	if (uses & GD_USES_GDB)
+		g->patch_hit = g->irq_patch = g->hlt_patch = -1;
 }
 
 void guest_debug__patch_arm(struct vm *vm)
@@ -182,14 +181,19 @@ bool guest_debug__patch_exit(struct vm *vm)
 	g->patch_hits++;
 	/* The trap after a HLT or on an interrupt handler that gdb's step was
 	 * suspended for: that is the step (guest_debug__resume_step). */
-	bool resume = (g->patch[idx].uses & GD_USE_RESUME) && (idx == g->irq_patch || idx == g->hlt_patch);
-	g->patch_hit = (g->patch[idx].uses & GD_USE_BREAK) ? idx : -1;
+	uint8_t uses = g->patch[idx].uses;
+	bool resume = (uses & GD_USE_RESUME) && (idx == g->irq_patch || idx == g->hlt_patch);
+	g->patch_hit = (uses & GD_USE_BREAK) ? idx : -1;
 	g->stepped = false;
 	if (resume) {
 		guest_debug__resume_step(vm);
 		g->stepped = (g->step & GD_STEP_GDB) != 0;
 	}
 	g->gdb_stop = g->patch_hit >= 0 || g->stepped;
+	/* The replayer's landmark (it may drop or lift the patch: idx is not
+	 * used after this). */
+	if ((uses & GD_USE_LANDMARK) && vm->rep)
+		replayer__debug(vm->rep, vm);
 	guest_debug__settle(vm);
 	return true;
 }

@@ -100,7 +100,7 @@ static int load(struct exec *e, struct vm *vm)
 			guest_debug__free(vm, i);
 	vm->gdbg.irq_slot = vm->gdbg.hlt_slot = -1;
 	vm->gdbg.irq_step_suspended = false;
-	guest_debug__patch_clear(vm);
+	guest_debug__patch_release(vm, GD_USES_GDB);
 	for (int i = 0; i < e->nbp + e->nextra; i++) {
 		bool extra = i >= e->nbp;
 		enum gd_type t = extra ? GD_EXEC : gd_type_of(e->bp[i].type);

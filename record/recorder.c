@@ -12,6 +12,7 @@
 
 #include "core/doctor.h"
 #include "core/fingerprint.h"
+#include "core/guest_debug.h"
 #include "core/vcpu.h"
 #include "core/virtio.h"
 #include "core/vm.h"
@@ -166,10 +167,8 @@ int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct
 	} else {
 		r->bp[0] = r->bp[1] = DOC_BP_NONE;
 	}
-	/* Only hardware breakpoints are implemented for replay so far. */
-	for (int i = 0; i < 2; i++)
-		if (r->bp[i] != DOC_BP_HW)
-			r->bp[i] = DOC_BP_NONE;
+	/* Replay reaches a landmark with a hardware breakpoint or, in ring 0,
+	 * a HLT patch (replay/replayer.c: arm_landmark). */
 
 	struct trace_header h;
 	int rc = build_header(&h, vm, r);
@@ -318,6 +317,12 @@ bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector)
 	size_t n = x86__read_virt(&vm->mem, &sregs, regs.rip, code, sizeof(code));
 	if (x86__is_rep_string(code, n)) {
 		defer(r, vm, regs.rip, REC_DEFER_REP_STRING);
+		return false;
+	}
+	uint64_t gpa;
+	const char *why;
+	if (r->bp[cpl3] == DOC_BP_HLT_PATCH && guest_debug__patchable(vm, regs.rip, &gpa, &why)) {
+		defer(r, vm, regs.rip, REC_DEFER_NO_PATCH);
 		return false;
 	}
 	uint64_t fp;

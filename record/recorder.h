@@ -16,6 +16,7 @@ enum rec_defer {
 	REC_DEFER_NO_BREAKPOINT = 1,  /* the host cannot stop replay at this CPL */
 	REC_DEFER_REP_STRING = 2,     /* kick inside a REP string instruction */
 	REC_DEFER_STATE = 3,          /* the vCPU state could not be read */
+	REC_DEFER_NO_PATCH = 4,       /* ring-0 breakpoints are HLT patches here, and RIP cannot take one */
 };
 
 /* Creates the trace directory `dir`, copies the kernel and initrd into it (so

@@ -27,6 +27,7 @@ struct replayer {
 	bool lm_armed, stepping;   /* a landmark breakpoint is set / being stepped over */
 	struct trace_landmark lm;
 	int lm_slot;               /* its debug-register slot (core/guest_debug.h), -1 when none */
+	int lm_patch;              /* or its HLT patch (ring-0 code), -1 when none */
 	uint64_t landmarks, misses;
 	bool at_target;            /* the last stop was at o.to_event */
 	uint32_t recs;             /* records of event `event` consumed (its TR_EXIT, ...) */
@@ -151,15 +152,21 @@ static bool peek(struct replayer *r, struct vm *vm)
 	return false;
 }
 
-/* The landmark's execute breakpoint lives in a debug-register slot shared
- * with the gdb stub (core/guest_debug.c). */
+/* The landmark's breakpoint: a HLT patch where the code is ring 0's (it
+ * fires on every host, HOST.md), else an execute breakpoint in a
+ * debug-register slot; both shared with the gdb stub (core/guest_debug.h). */
 static void arm_landmark(struct replayer *r, struct vm *vm)
 {
+	const char *why = NULL;
+	r->lm_patch = guest_debug__patch_add(vm, GD_USE_LANDMARK, r->lm.rip, &why);
+	if (r->lm_patch >= 0)
+		return;
+	r->lm_patch = -1;
 	r->lm_slot = guest_debug__alloc(vm, GD_OWNER_REPLAY, GD_EXEC, r->lm.rip, 1);
 	if (r->lm_slot < 0) {
 		vm__request_stop(vm, VM_STOP_ERROR, -ENOSPC,
-				 "no free debug register for the landmark at 0x%" PRIx64 " (the debugger holds all four)",
-				 r->lm.rip);
+				 "no HLT patch (%s) and no free debug register (the debugger holds all four) "
+				 "for the landmark at 0x%" PRIx64, why, r->lm.rip);
 		return;
 	}
 	if (guest_debug__apply(vm) < 0)
@@ -167,10 +174,30 @@ static void arm_landmark(struct replayer *r, struct vm *vm)
 				 strerror(vm->gdbg.last_errno));
 }
 
+static void disarm_landmark(struct replayer *r, struct vm *vm)
+{
+	if (r->lm_patch >= 0)
+		guest_debug__patch_drop(vm, r->lm_patch, GD_USE_LANDMARK);
+	if (r->lm_slot >= 0) {
+		guest_debug__free(vm, r->lm_slot);
+		guest_debug__apply(vm);
+	}
+	r->lm_patch = r->lm_slot = -1;
+	r->lm_armed = false;
+}
+
+/* Steps over the landmark's instruction without its breakpoint (this host
+ * ignores RF, and a HLT patch must leave memory for one step), or ends that. */
 static void set_landmark_step(struct replayer *r, struct vm *vm, bool on)
 {
 	if (r->lm_slot >= 0)
 		vm->gdbg.slot[r->lm_slot].enabled = !on;
+	if (r->lm_patch >= 0) {
+		if (on)
+			guest_debug__patch_lift(vm, r->lm_patch);
+		else
+			guest_debug__patch_unlift(vm, r->lm_patch);
+	}
 	if (guest_debug__step(vm, GD_STEP_REPLAY, on) < 0)
 		vm__request_stop(vm, VM_STOP_ERROR, -vm->gdbg.last_errno, "KVM_SET_GUEST_DEBUG: %s",
 				 strerror(vm->gdbg.last_errno));
@@ -388,17 +415,14 @@ void replayer__debug(struct replayer *r, struct vm *vm)
 		set_landmark_step(r, vm, false);
 		return;
 	}
-	if (!r->lm_armed || vm->run->debug.arch.pc != r->lm.rip) {
+	if (!r->lm_armed || vm->gdbg.pc != r->lm.rip) {
 		vm__request_stop(vm, VM_STOP_ERROR, -EINVAL, "unexpected debug exit at 0x%llx after event %" PRIu64,
-				 (unsigned long long)vm->run->debug.arch.pc, r->event);
+				 (unsigned long long)vm->gdbg.pc, r->event);
 		return;
 	}
 	uint64_t fp;
 	if (fp__compute(vm, &fp) == 0 && fp == r->lm.fingerprint) {
-		guest_debug__free(vm, r->lm_slot);
-		r->lm_slot = -1;
-		guest_debug__apply(vm);
-		r->lm_armed = false;
+		disarm_landmark(r, vm);
 		r->landmarks++;
 		inject(r, vm, r->lm.vector, "at a landmark");
 		return;
@@ -418,12 +442,9 @@ int replayer__open(struct replayer **out, struct vm *vm, struct trace_reader *tr
 		return err__set(err, -ENOMEM, "out of memory");
 	r->tr = tr;
 	r->o = *o;
-	r->lm_slot = -1;
-	/* A fresh replay owns no debug register yet (a previous one may have). */
-	for (int i = 0; i < GD_SLOTS; i++)
-		if (vm->gdbg.slot[i].owner == GD_OWNER_REPLAY)
-			guest_debug__free(vm, i);
-	vm->gdbg.step &= ~(unsigned)GD_STEP_REPLAY;
+	r->lm_slot = r->lm_patch = -1;
+	/* A fresh replay owns no debug register or patch yet (a previous one may have). */
+	guest_debug__release(vm, GD_OWNER_REPLAY);
 	vm->rep = r;
 	*out = r;
 	return 0;
@@ -447,6 +468,7 @@ int replayer__reposition(struct replayer *r, uint64_t event, uint32_t recs, stru
 	if (rc)
 		return rc;
 	r->have_next = r->at_end = r->lm_armed = r->stepping = r->at_target = false;
+	r->lm_slot = r->lm_patch = -1;   /* the caller releases what they were (guest_debug__release) */
 	r->end_msg[0] = 0;
 	r->event = event;
 	r->recs = 0;

@@ -5,6 +5,7 @@ rrvm_e2e(run_tasks 120 ${E2E}/scenario.sh tasks 0 "RRVM-TEST tasks: ok")
 rrvm_e2e(run_crash 60 ${E2E}/scenario.sh crash 3 "KERNEL PANIC: page fault" "guest panic")
 # Timer ticks keep coming while nearly every exit is an RDMSR answered with #GP (issue 3's lane hang).
 rrvm_e2e(run_msrgp 120 ${E2E}/scenario.sh msrgp 0 "RRVM-TEST msrgp: ok")
+rrvm_e2e(run_ring0spin 120 ${E2E}/scenario.sh ring0spin 0 "RRVM-TEST ring0spin: ok")
 rrvm_e2e(run_memstress 120 ${E2E}/scenario.sh "memstress mb=64" 0 "RRVM-TEST memstress: ok")
 rrvm_e2e(run_timer_virtual 120 ${E2E}/scenario.sh timer 0 "RRVM-TEST timer: ok" -- --clock=virtual)
 rrvm_e2e(run_timer_virtual_identical 300 ${E2E}/virtual_determinism.sh timer 5)

@@ -2,7 +2,7 @@
 add_executable(session_seek ${CMAKE_SOURCE_DIR}/tests/tools/session_seek.c)
 target_link_libraries(session_seek PRIVATE rrvmcore)
 
-foreach(s tasks timer crash)
+foreach(s tasks timer crash ring0spin)
   rrvm_e2e(session_seek_${s} 300 ${E2E}/session_seek.sh ${s})
   set_tests_properties(session_seek_${s} PROPERTIES ENVIRONMENT "${E2E_ENV};SESSION_SEEK=$<TARGET_FILE:session_seek>")
 endforeach()
@@ -13,7 +13,7 @@ add_test(NAME unit_devstate COMMAND test_devstate)
 set_tests_properties(unit_devstate PROPERTIES TIMEOUT 30 LABELS "unit")
 
 # Round trip: replay from every recorded snapshot = full replay, for every test-kernel scenario.
-foreach(s hello timer tasks crash race memstress badinsn ring3spin reboot echo virtio)
+foreach(s hello timer tasks crash race memstress badinsn ring3spin reboot echo virtio ring0spin)
   set(arg ${s})
   set(every 100ev)
   if(s STREQUAL "memstress")

@@ -4,6 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 scenario=$1; shift
 need_kvm
+case $scenario in ring0spin*) need_ring0_breakpoints ;; esac
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 run_guest "$tmp/rec.out" "$tmp/rec.err" record -o "$tmp/trace" --kernel "$TESTKERNEL" --append "$scenario" "$@"
 rst=$?

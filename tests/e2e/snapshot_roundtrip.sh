@@ -5,6 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 scenario=$1 every=$2; shift 2
 need_kvm
+case $scenario in ring0spin*) need_ring0_breakpoints ;; esac
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 rargs=()
 case $scenario in
