@@ -9,6 +9,7 @@
 #include "core/vcpu.h"
 #include "core/vm.h"
 #include "core/x86.h"
+#include "record/recorder.h"
 #include "replay/replayer.h"
 
 #define DR6_BS (1ull << 14)
@@ -207,9 +208,12 @@ void guest_debug__exit(struct vm *vm)
 	}
 	bool rep_step = g->stepped && (g->step & GD_STEP_REPLAY);
 	g->gdb_stop = g->gdb_hit || (g->stepped && (g->step & GD_STEP_GDB));
+	bool probe_step = g->stepped && (g->step & GD_STEP_PROBE);   /* (the probe may end its step) */
+	if (vm->rec && probe_step)
+		recorder__probe_step(vm->rec, vm);
 	if (vm->rep && (rep_hit || rep_step))
 		replayer__debug(vm->rep, vm);
-	else if (!g->gdb_stop && !(g->stepped && (g->step & GD_STEP_LOOP)))
+	else if (!g->gdb_stop && !probe_step && !(g->stepped && (g->step & GD_STEP_LOOP)))
 		vm__request_stop(vm, VM_STOP_ERROR, -EINVAL,
 				 "unexpected debug exit at 0x%llx (DR6 0x%llx)", (unsigned long long)g->pc,
 				 (unsigned long long)g->dr6);

@@ -15,7 +15,7 @@ struct vm;
 
 enum gd_type { GD_EXEC = 0, GD_WRITE = 1, GD_ACCESS = 3 };   /* DR7 R/W encodings */
 enum gd_owner { GD_FREE = 0, GD_OWNER_REPLAY, GD_OWNER_GDB };
-enum gd_stepper { GD_STEP_LOOP = 1, GD_STEP_REPLAY = 2, GD_STEP_GDB = 4 };
+enum gd_stepper { GD_STEP_LOOP = 1, GD_STEP_REPLAY = 2, GD_STEP_GDB = 4, GD_STEP_PROBE = 8 };   /* PROBE: the recorder's */
 
 struct gd_slot {
 	uint8_t owner;        /* enum gd_owner */
@@ -33,6 +33,7 @@ enum gd_patch_use {
 	GD_USE_BREAK = 1,     /* gdb's breakpoints */
 	GD_USE_RESUME = 2,    /* gdb's step's resume traps (after a HLT, on an interrupt handler) */
 	GD_USE_LANDMARK = 4,  /* the replayer's landmark (replay/replayer.c) */
+	GD_USE_PROBE = 8,     /* the recorder's kick-point probe (record/recorder.c) */
 	GD_USES_GDB = GD_USE_BREAK | GD_USE_RESUME,
 };
 
@@ -110,8 +111,9 @@ void guest_debug__injected(struct vm *vm, uint32_t vector);
 void guest_debug__step_over_hlt(struct vm *vm, uint64_t next);
 
 /* --- HLT patches (guest_debug_patch.c) ---
- * Contract: patches are the debugger's (GD_USES_GDB) and the replayer's
- * ring-0 landmarks (GD_USE_LANDMARK), one byte shared by both; they are in guest
+ * Contract: patches are the debugger's (GD_USES_GDB), the replayer's ring-0
+ * landmarks (GD_USE_LANDMARK) and the recorder's kick probe (GD_USE_PROBE),
+ * one byte shared by all; they are in guest
  * memory only while vm__run runs (armed at its start, disarmed at its end),
  * so everything outside the loop (gdb memory reads, the TUI, snapshot
  * takes and restores, the final memory hash) sees the guest's own bytes.
@@ -119,7 +121,8 @@ void guest_debug__step_over_hlt(struct vm *vm, uint64_t next);
  * them first. A patch hit is a trap like a debug exit: never a
  * guest-caused exit, not an event, never recorded, never counted by the
  * replayer (a landmark hit goes to replayer__debug, as a debug-register
- * one does; a debugger's hit stops the loop). A patched byte the guest overwrote (text_poke, jump labels) is
+ * one does, a probe's to recorder__probe_step; a debugger's hit stops the
+ * loop). A patched byte the guest overwrote (text_poke, jump labels) is
  * detected at disarm and dropped, never "restored". */
 
 /* Whether an execute breakpoint at gva can be a HLT patch now (paging as in

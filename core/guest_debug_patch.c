@@ -9,6 +9,7 @@
 
 #include "core/vm.h"
 #include "core/x86.h"
+#include "record/recorder.h"
 #include "replay/replayer.h"
 
 #define OP_HLT 0xf4
@@ -194,6 +195,8 @@ bool guest_debug__patch_exit(struct vm *vm)
 	 * used after this). */
 	if ((uses & GD_USE_LANDMARK) && vm->rep)
 		replayer__debug(vm->rep, vm);
+	if ((uses & GD_USE_PROBE) && vm->rec)
+		recorder__probe_step(vm->rec, vm);
 	guest_debug__settle(vm);
 	return true;
 }

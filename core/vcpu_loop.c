@@ -376,6 +376,11 @@ static bool dispatch(struct vm *vm)
 	/* The debugger's HLT patch: not a point in time, not counted. */
 	if (reason == KVM_EXIT_HLT && guest_debug__patch_exit(vm))
 		return false;
+	/* A guest-caused exit ends the recorder's kick probe before it is
+	 * serviced (completing a rewritten RDTSC runs KVM_RUN, which must not
+	 * single-step). */
+	if (vm->rec && reason != KVM_EXIT_INTR && reason != KVM_EXIT_DEBUG)
+		recorder__probe_cancel(vm->rec, vm);
 	if (reason < 64)
 		vm->exits_by_reason[reason]++;
 	/* Replay runs only the PCI/virtio models; the replayer

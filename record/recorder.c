@@ -2,6 +2,7 @@
 #include "record/recorder.h"
 #include "record/rec_snapshot.h"
 
+#include <capstone/capstone.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -32,7 +33,22 @@ struct recorder {
 	enum doctor_bp_method bp[2]; /* how replay can stop in CPL0 / CPL3 on this host */
 	uint32_t exit_recs;          /* records the latest exit wrote (TR_EXIT, TR_IN_VALUE, TR_RDTSC) */
 	struct rec_snap *snap;       /* snapshots, when on */
+	/* A ring-0 kick where replay would use a HLT patch: the pass probe
+	 * (see recorder__kick_point). */
+	struct {
+		bool active;             /* single-stepping one pass of the loop */
+		bool ok;                 /* the pass came back to rip in the same state: inject there */
+		bool failed;             /* a probe failed since the last exit: defer the rest */
+		uint64_t rip, fp;        /* the kick point and its fingerprint */
+		unsigned steps;
+		int patch;               /* the HLT patch on rip (after the first step), -1 when none */
+		uint64_t next;           /* where the last checked instruction falls through to */
+		bool jumps;              /* it may not fall through (a branch) */
+	} probe;
+	csh cs;                      /* decoder for the probe (0: none, no probes) */
 };
+
+#define PROBE_STEPS 64   /* the longest loop pass a probe steps through */
 
 static uint64_t coarse_ns(void)
 {
@@ -159,6 +175,7 @@ int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct
 	struct recorder *r = calloc(1, sizeof(*r));
 	if (!r)
 		return err__set(err, -ENOMEM, "out of memory");
+	r->probe.patch = -1;
 	struct host_caps caps;
 	struct rrvm_err derr;
 	if (doctor__probe(&caps, &derr) == 0) {
@@ -200,6 +217,12 @@ int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct
 		return rc;
 	}
 	r->last_flush_ns = coarse_ns();
+	if (r->bp[0] == DOC_BP_HLT_PATCH) {
+		if (cs_open(CS_ARCH_X86, CS_MODE_64, &r->cs) == CS_ERR_OK)
+			cs_option(r->cs, CS_OPT_DETAIL, CS_OPT_ON);
+		else
+			r->cs = 0;
+	}
 	*out = r;
 	return 0;
 }
@@ -207,6 +230,7 @@ int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct
 void recorder__exit(struct recorder *r, struct vm *vm)
 {
 	struct kvm_run *run = vm->run;
+	recorder__probe_cancel(r, vm);   /* a new exit interval */
 	struct trace_event ev = { .type = TR_EXIT, .time_ns = vm__now_ns(vm) };
 	struct trace_exit *x = &ev.u.exit;
 	x->reason = (uint8_t)run->exit_reason;
@@ -300,6 +324,173 @@ static void defer(struct recorder *r, struct vm *vm, uint64_t rip, uint32_t why)
 	r->deferrals++;
 }
 
+static void landmark(struct recorder *r, struct vm *vm, uint64_t rip, uint64_t fp, uint32_t vector)
+{
+	struct trace_event ev = { .type = TR_LANDMARK, .event_no = trace_writer__event_no(r->w) };
+	ev.u.landmark = (struct trace_landmark){ .rip = rip, .fingerprint = fp, .hits = 0, .vector = vector };
+	append(r, vm, &ev);
+	r->landmarks++;
+}
+
+/* Instructions that exit to the monitor (port I/O, including rewritten
+ * RDTSC sites, HLT, trapped MSRs): a pass containing one is not exit-free. */
+static bool exits_to_us(unsigned id)
+{
+	switch (id) {
+	case X86_INS_IN: case X86_INS_OUT: case X86_INS_INSB: case X86_INS_INSW: case X86_INS_INSD:
+	case X86_INS_OUTSB: case X86_INS_OUTSW: case X86_INS_OUTSD: case X86_INS_HLT:
+	case X86_INS_RDMSR: case X86_INS_WRMSR: case X86_INS_RDTSC: case X86_INS_RDTSCP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Whether the instruction at rip may run inside a probed pass: no explicit
+ * memory write (the fingerprint hashes registers and the stack page only,
+ * so a pass that writes elsewhere would come back looking the same in
+ * another state) and no PUSHF (it would save the probe's TF). Notes where
+ * it falls through to. */
+static bool probe_insn_ok(struct recorder *r, struct vm *vm, const struct kvm_sregs *sr, uint64_t rip)
+{
+	uint8_t code[15];
+	size_t n = x86__read_virt(&vm->mem, sr, rip, code, sizeof(code));
+	cs_insn *insn;
+	if (!n || cs_disasm(r->cs, code, n, rip, 1, &insn) != 1)
+		return false;
+	bool ok = insn->id != X86_INS_PUSHF && insn->id != X86_INS_PUSHFD && insn->id != X86_INS_PUSHFQ &&
+		  !exits_to_us(insn->id);
+	const cs_x86 *x = &insn->detail->x86;
+	for (int i = 0; ok && i < x->op_count; i++)
+		if (x->operands[i].type == X86_OP_MEM && insn->id != X86_INS_LEA && insn->id != X86_INS_NOP &&
+		    (x->operands[i].access & CS_AC_WRITE || !x->operands[i].access))
+			ok = false;
+	r->probe.next = rip + insn->size;
+	r->probe.jumps = false;
+	for (int i = 0; i < insn->detail->groups_count; i++)
+		if (insn->detail->groups[i] == CS_GRP_JUMP || insn->detail->groups[i] == CS_GRP_CALL ||
+		    insn->detail->groups[i] == CS_GRP_RET || insn->detail->groups[i] == CS_GRP_INT ||
+		    insn->detail->groups[i] == CS_GRP_IRET)
+			r->probe.jumps = true;
+	cs_free(insn, 1);
+	return ok;
+}
+
+static void probe_end(struct recorder *r, struct vm *vm, bool ok)
+{
+	r->probe.active = false;
+	r->probe.ok = ok;
+	if (!ok) {
+		r->probe.failed = true;
+		defer(r, vm, r->probe.rip, REC_DEFER_NO_REPEAT);
+	}
+	guest_debug__patch_drop(vm, r->probe.patch, GD_USE_PROBE);
+	r->probe.patch = -1;
+	if (guest_debug__step(vm, GD_STEP_PROBE, false) < 0)
+		vm__request_stop(vm, VM_STOP_ERROR, -vm->gdbg.last_errno, "KVM_SET_GUEST_DEBUG: %s",
+				 strerror(vm->gdbg.last_errno));
+}
+
+/* The probe's single-step ended, or its HLT patch on the kick point was
+ * hit (a step may cover two instructions here: over PAUSE in the svm-lane,
+ * the next one runs in the same step; the patch stops the pass exactly
+ * there). */
+void recorder__probe_step(struct recorder *r, struct vm *vm)
+{
+	if (!r->probe.active)
+		return;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	uint64_t fp;
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0 || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0) {
+		probe_end(r, vm, false);
+		return;
+	}
+	if (regs.rip == r->probe.rip) {
+		probe_end(r, vm, fp__compute(vm, &fp) == 0 && fp == r->probe.fp);
+		return;
+	}
+	/* Stepped over more than the instruction checked: the one it falls
+	 * through to ran too. */
+	bool ok = true;
+	if (regs.rip != r->probe.next && !r->probe.jumps)
+		ok = r->probe.next != r->probe.rip && probe_insn_ok(r, vm, &sregs, r->probe.next);
+	if (!ok || ++r->probe.steps >= PROBE_STEPS || (sregs.cs.selector & 3) ||
+	    !probe_insn_ok(r, vm, &sregs, regs.rip)) {
+		probe_end(r, vm, false);
+		return;
+	}
+	/* Off the kick point now: a HLT patch there ends the pass. */
+	if (r->probe.patch < 0) {
+		const char *why;
+		r->probe.patch = guest_debug__patch_add(vm, GD_USE_PROBE, r->probe.rip, &why);
+		if (r->probe.patch < 0)
+			probe_end(r, vm, false);
+	}
+}
+
+void recorder__probe_cancel(struct recorder *r, struct vm *vm)
+{
+	if (r->probe.active) {
+		guest_debug__patch_drop(vm, r->probe.patch, GD_USE_PROBE);
+		if (guest_debug__step(vm, GD_STEP_PROBE, false) < 0)
+			vm__request_stop(vm, VM_STOP_ERROR, -vm->gdbg.last_errno, "KVM_SET_GUEST_DEBUG: %s",
+					 strerror(vm->gdbg.last_errno));
+	}
+	memset(&r->probe, 0, sizeof(r->probe));
+	r->probe.patch = -1;
+}
+
+/* A kick in ring 0 where replay reaches landmarks with HLT patches: replay
+ * stops at every execution of RIP since the last exit and compares
+ * fingerprints, which in a loop whose state differs on each pass (a
+ * counter) costs one stop per pass since the exit (millions). So first
+ * single-step one pass (at most PROBE_STEPS instructions, none writing
+ * memory): a pass that comes back to RIP in the same state is a spin-wait,
+ * whose first matching instance replay finds at once; the interrupt goes
+ * in there. Anything else is deferred, once per exit interval. With a
+ * hardware breakpoint a stop costs microseconds: no probe. */
+static bool kick_hlt_patch(struct recorder *r, struct vm *vm, const struct kvm_regs *regs,
+			   const struct kvm_sregs *sregs, uint32_t vector)
+{
+	uint64_t gpa, fp;
+	const char *why;
+	if (r->probe.ok) {
+		r->probe.ok = false;
+		if (regs->rip == r->probe.rip) {
+			landmark(r, vm, r->probe.rip, r->probe.fp, vector);
+			return true;
+		}
+	}
+	if (r->probe.active)
+		return false;   /* stepping the pass: no decision yet */
+	if (r->probe.failed || !r->cs || !sregs->cs.l) {
+		defer(r, vm, regs->rip, REC_DEFER_NO_REPEAT);
+		return false;
+	}
+	if (guest_debug__patchable(vm, regs->rip, &gpa, &why)) {
+		defer(r, vm, regs->rip, REC_DEFER_NO_PATCH);
+		return false;
+	}
+	if (fp__compute(vm, &fp)) {
+		defer(r, vm, regs->rip, REC_DEFER_STATE);
+		return false;
+	}
+	if (!probe_insn_ok(r, vm, sregs, regs->rip)) {
+		r->probe.failed = true;
+		defer(r, vm, regs->rip, REC_DEFER_NO_REPEAT);
+		return false;
+	}
+	r->probe.rip = regs->rip;
+	r->probe.fp = fp;
+	r->probe.steps = 0;
+	r->probe.patch = -1;
+	r->probe.active = true;
+	if (guest_debug__step(vm, GD_STEP_PROBE, true) < 0)
+		probe_end(r, vm, false);
+	return false;
+}
+
 bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector)
 {
 	struct kvm_regs regs;
@@ -319,21 +510,14 @@ bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector)
 		defer(r, vm, regs.rip, REC_DEFER_REP_STRING);
 		return false;
 	}
-	uint64_t gpa;
-	const char *why;
-	if (r->bp[cpl3] == DOC_BP_HLT_PATCH && guest_debug__patchable(vm, regs.rip, &gpa, &why)) {
-		defer(r, vm, regs.rip, REC_DEFER_NO_PATCH);
-		return false;
-	}
+	if (r->bp[cpl3] == DOC_BP_HLT_PATCH)
+		return kick_hlt_patch(r, vm, &regs, &sregs, vector);
 	uint64_t fp;
 	if (fp__compute(vm, &fp)) {
 		defer(r, vm, regs.rip, REC_DEFER_STATE);
 		return false;
 	}
-	struct trace_event ev = { .type = TR_LANDMARK, .event_no = trace_writer__event_no(r->w) };
-	ev.u.landmark = (struct trace_landmark){ .rip = regs.rip, .fingerprint = fp, .hits = 0, .vector = vector };
-	append(r, vm, &ev);
-	r->landmarks++;
+	landmark(r, vm, regs.rip, fp, vector);
 	return true;
 }
 
@@ -392,6 +576,8 @@ int recorder__close(struct recorder *r, struct vm *vm, struct rrvm_err *err)
 	}
 	int rc = trace_writer__close(r->w, err);
 	rec_snap__close(r->snap);
+	if (r->cs)
+		cs_close(&r->cs);
 	free(r);
 	return rc;
 }

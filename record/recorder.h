@@ -17,6 +17,7 @@ enum rec_defer {
 	REC_DEFER_REP_STRING = 2,     /* kick inside a REP string instruction */
 	REC_DEFER_STATE = 3,          /* the vCPU state could not be read */
 	REC_DEFER_NO_PATCH = 4,       /* ring-0 breakpoints are HLT patches here, and RIP cannot take one */
+	REC_DEFER_NO_REPEAT = 5,      /* HLT patches: one pass from RIP did not come back in the same state */
 };
 
 /* Creates the trace directory `dir`, copies the kernel and initrd into it (so
@@ -32,6 +33,11 @@ void recorder__irq(struct recorder *r, struct vm *vm, uint32_t vector);
  * reach this point (a landmark: logged, returns true, the caller injects) or
  * not (a deferral: logged, returns false). */
 bool recorder__kick_point(struct recorder *r, struct vm *vm, uint32_t vector);
+/* A single-step of the kick point's probe ended (KVM_EXIT_DEBUG with
+ * GD_STEP_PROBE; core/guest_debug.c). */
+void recorder__probe_step(struct recorder *r, struct vm *vm);
+/* Ends the kick probe, if one runs (a guest-caused exit came first). */
+void recorder__probe_cancel(struct recorder *r, struct vm *vm);
 /* Console input handed to the guest's UART (for trace tools; replay gets it
  * through the recorded IN values). */
 void recorder__console_in(struct recorder *r, struct vm *vm, const uint8_t *buf, size_t len);

@@ -215,16 +215,12 @@ static void scenario_msrgp(void)
 	kprintf("RRVM-TEST msrgp: ok\n");
 }
 
-/* A ring-0 loop without a single exit while the timer runs: its ticks can
- * only arrive at kicks, which the recorder turns into landmarks (replay
- * reaches them with a hardware breakpoint or a HLT patch) where the host
- * can stop there. Between ticks the loop steps a 64-state generator, so
- * its machine state repeats every 64 iterations: replay finds the recorded
- * state within 64 hits (a state that never repeated would cost one stop per
- * iteration since the last exit; DESIGN.md), and the generator's value at
- * each tick goes into the printed digest, so a replay that injected in
- * another state prints another digest. A monitor that can only defer ring-0
- * ticks to the next exit never delivers one here: the loop spins forever. */
+/* A ring-0 spin-wait without a single exit while the timer runs: its
+ * ticks can only arrive at kicks. Every pass of the loop is in the same
+ * state, so the recorder (after stepping one pass where replay would use a
+ * HLT patch) injects there at a landmark, and replay finds the recorded
+ * state at the first hit of the breakpoint. A monitor that can only defer
+ * ring-0 ticks to the next exit never delivers one: the loop spins forever. */
 static void scenario_ring0spin(void)
 {
 	opt_check("ticks hz");
@@ -232,13 +228,12 @@ static void scenario_ring0spin(void)
 	kprintf("ring0spin: PIT at %llu Hz, spinning in ring 0 until %llu ticks\n", hz, n);
 	pit_start((u32)hz);
 	u64 first = g_ticks, digest = 0xcbf29ce484222325ull;
-	u32 x = 0;
 	sti();
 	for (u64 seen = first; seen - first < n;) {
 		while (g_ticks == seen)
-			x = (x * 5 + 1) & 63;   /* full period 64 */
+			__asm__ volatile("pause");
 		seen = g_ticks;
-		digest = (digest ^ x) * 0x100000001b3ull;
+		digest = (digest ^ seen) * 0x100000001b3ull;
 	}
 	cli();
 	pit_stop();
