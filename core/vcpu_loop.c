@@ -22,6 +22,8 @@
 #include "replay/replayer.h"
 
 #define KICK_SIGNAL VCPU_KICK_SIGNAL
+/* A recording stopped between exits runs on this long for the next one (host ns). */
+#define STOP_WAIT_NS 250000000ull
 /* After a deferred injection, kick again this much later (guest ns). */
 #define DEFER_RETRY_NS 500000ull
 
@@ -101,9 +103,19 @@ static void teardown_signals(struct vm *vm)
  * deadline passes. Virtual time never kicks: it only moves at exits. */
 static void arm_kick(struct vm *vm)
 {
-	if (vm->cfg.clock != CLOCK_REAL || !vm->kick_timer)
+	if (!vm->kick_timer)
 		return;
 	struct itimerspec its = { 0 };
+	if (vm->stop_wait_until) {
+		/* Waiting for an exit to stop at: give up at the deadline. */
+		its.it_value.tv_sec = (time_t)(vm->stop_wait_until / 1000000000ull);
+		its.it_value.tv_nsec = (long)(vm->stop_wait_until % 1000000000ull);
+		timer_settime(*(timer_t *)vm->kick_timer, TIMER_ABSTIME, &its, NULL);
+		vm->kick_armed = true;
+		return;
+	}
+	if (vm->cfg.clock != CLOCK_REAL)
+		return;
 	if (vm->deferred) {
 		/* Try again soon: the next kick may land where replay can stop. */
 		uint64_t retry = vm__now_ns(vm) + DEFER_RETRY_NS;
@@ -461,6 +473,28 @@ static int set_step(struct vm *vm, bool on)
 	return guest_debug__step(vm, GD_STEP_LOOP, on);
 }
 
+/* A stop by SIGINT/SIGTERM (sig) or Ctrl-A x (0); late: the recorder waited
+ * STOP_WAIT_NS for a guest-caused exit in vain. */
+static void stop_interrupted(struct vm *vm, int sig, bool late)
+{
+	const char *why = late ? ", between exits (no exit came within 250 ms: no final snapshot)" : "";
+	vm->stop_wait_until = 0;
+	if (sig)
+		vm__request_stop(vm, VM_STOP_INTERRUPTED, sig, "interrupted by signal %d%s", sig, why);
+	else
+		vm__request_stop(vm, VM_STOP_INTERRUPTED, 0, "quit requested from the console (Ctrl-A x)%s", why);
+}
+
+/* Recording, at an event boundary: the snapshot due there, if any
+ * (record/rec_snapshot.c decides: --snapshot-every, Ctrl-A s, a panic, a
+ * stop by signal). */
+static void snapshot_point(struct vm *vm)
+{
+	guest_debug__patch_disarm(vm);   /* a snapshot holds the guest's own bytes */
+	recorder__snapshot_point(vm->rec, vm);
+	guest_debug__patch_arm(vm);
+}
+
 int vm__run(struct vm *vm)
 {
 	int rc = setup_signals(vm);
@@ -478,13 +512,18 @@ int vm__run(struct vm *vm)
 	bool skip_inject = false, shadow_step = false;
 	while (vm->stop == VM_STOP_NONE) {
 		int sig = stop_signal;
-		if (sig || vm->quit_requested) {
-			if (sig) {
-				stop_signal = 0;   /* consumed: this stop reports it */
-				vm__request_stop(vm, VM_STOP_INTERRUPTED, sig, "interrupted by signal %d", sig);
-			} else
-				vm__request_stop(vm, VM_STOP_INTERRUPTED, 0,
-						 "quit requested from the console (Ctrl-A x)");
+		bool want = sig || vm->quit_requested;
+		if (sig)
+			stop_signal = 0;   /* consumed: this stop reports it */
+		if (want && vm->rec && !vm->last_exit_guest && !vm->stop_wait_until) {
+			/* Between exits: the final snapshot needs an event boundary. */
+			vm->stop_wait_sig = sig;
+			vm->stop_wait_until = vm__host_mono_ns() + STOP_WAIT_NS;
+		} else if ((want && (!vm->stop_wait_until || sig)) ||
+			   (vm->stop_wait_until && vm__host_mono_ns() >= vm->stop_wait_until)) {
+			stop_interrupted(vm, sig ? sig : vm->stop_wait_sig, !want);
+			if (vm->rec && vm->last_exit_guest)
+				snapshot_point(vm);
 			break;
 		}
 		if (vm->gdbg.interrupt) {
@@ -550,11 +589,10 @@ int vm__run(struct vm *vm)
 				vm->virt_ns += vm->cfg.quantum_ns;
 		}
 		poll_devices(vm);
-		if (vm->rec && vm->last_exit_guest) {
-			guest_debug__patch_disarm(vm);   /* a snapshot holds the guest's own bytes */
-			recorder__snapshot_point(vm->rec, vm);   /* --snapshot-every, Ctrl-A s, panic */
-			guest_debug__patch_arm(vm);
-		}
+		if (vm->stop_wait_until && vm->last_exit_guest && vm->stop == VM_STOP_NONE)
+			stop_interrupted(vm, vm->stop_wait_sig, false);   /* the exit it waited for */
+		if (vm->rec && vm->last_exit_guest)
+			snapshot_point(vm);   /* --snapshot-every, Ctrl-A s, panic, the stop */
 	}
 	rc = vm->stop == VM_STOP_ERROR ? (vm->stop_code < 0 ? vm->stop_code : -EIO) : 0;
 out:

@@ -25,7 +25,7 @@
 #define VM_VIRTUAL_EPOCH 1767225600ll
 #define VM_DEFAULT_QUANTUM_NS 10000ull
 
-static uint64_t mono_ns(void)
+uint64_t vm__host_mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -182,7 +182,7 @@ int vm__create(struct vm **out, const struct vm_config *cfg, struct rrvm_err *er
 	    (!cfg->replay && (rc = platform__create(vm, err))) || (rc = virtio__create_all(vm, err)) ||
 	    (rc = load_kernel(vm, err)))
 		goto fail;
-	vm->start_mono_ns = mono_ns();
+	vm->start_mono_ns = vm__host_mono_ns();
 	*out = vm;
 	return 0;
 fail:
@@ -260,7 +260,7 @@ uint64_t vm__now_ns(const struct vm *vm)
 {
 	if (vm->cfg.clock == CLOCK_VIRTUAL)
 		return vm->virt_ns;
-	return vm->start_mono_ns ? mono_ns() - vm->start_mono_ns : 0;
+	return vm->start_mono_ns ? vm__host_mono_ns() - vm->start_mono_ns : 0;
 }
 
 int64_t vm__wallclock_base(const struct vm *vm)

@@ -102,6 +102,10 @@ struct vm {
 				     * (before any handler completes an IN), vcpu__exit_regs order */
 	bool exit_regs_valid;
 	bool deferred;              /* an injection at a kick was deferred: retry soon */
+	uint64_t stop_wait_until;   /* recording, SIGINT/SIGTERM/Ctrl-A x between exits: run on to the
+				     * next guest-caused exit (a point the final snapshot can hold)
+				     * until this host CLOCK_MONOTONIC ns; 0 when not waiting */
+	int stop_wait_sig;          /* the signal being waited on (0: Ctrl-A x) */
 	uint64_t irq_pending_since_ns; /* guest time the PIC's request has waited since (0: none waits) */
 	bool irq_stall_reported;    /* the current wait was reported (core/vcpu_loop.c) */
 
@@ -181,6 +185,8 @@ int vm__add_io(struct vm *vm, const struct io_region *r);
 void vm__set_irq(struct vm *vm, unsigned irq, int level);
 /* Guest time in ns since power-on (real or virtual clock). */
 uint64_t vm__now_ns(const struct vm *vm);
+/* The host's CLOCK_MONOTONIC in ns. */
+uint64_t vm__host_mono_ns(void);
 /* Unix time (seconds) corresponding to guest time 0, for the RTC. */
 int64_t vm__wallclock_base(const struct vm *vm);
 /* Guest console output (serial bytes). */

@@ -19,7 +19,7 @@ struct rec_snap {
 	struct snapshot *prev;      /* the last one written: the next file's delta base */
 	uint32_t seq;
 	uint64_t next_ns, next_event;
-	bool panic_done;
+	bool panic_done, stop_done;   /* the one panic / stop snapshot was taken */
 };
 
 int rec_snap__parse_every(const char *arg, struct rec_snap_opts *o)
@@ -98,6 +98,13 @@ int rec_snap__point(struct rec_snap *rs, struct vm *vm, uint32_t recs)
 			return 0;
 		rs->panic_done = true;
 		reason = SNAP_WHY_PANIC;
+	} else if (vm->stop == VM_STOP_INTERRUPTED) {
+		/* SIGINT/SIGTERM/Ctrl-A x at an event boundary: where the run
+		 * ended, to resume or replay from. */
+		if (rs->stop_done)
+			return 0;
+		rs->stop_done = true;
+		reason = SNAP_WHY_STOP;
 	} else if (vm->snapshot_requested) {
 		vm->snapshot_requested = 0;
 		reason = SNAP_WHY_CONSOLE;

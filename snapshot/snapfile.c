@@ -47,6 +47,7 @@ const char *snapfile__reason_name(uint32_t r)
 	case SNAP_WHY_PANIC: return "panic";
 	case SNAP_WHY_START: return "start";
 	case SNAP_WHY_REPLAY: return "replay";
+	case SNAP_WHY_STOP: return "stop";
 	default: return "other";
 	}
 }

@@ -19,7 +19,8 @@ struct snapshot;
 enum snap_reason { SNAP_WHY_EVERY = 1, SNAP_WHY_CONSOLE = 2, SNAP_WHY_PANIC = 3, SNAP_WHY_OTHER = 4,
 		  SNAP_WHY_START = 5 /* the state a `record --from` trace starts in: snapshot 1, event 0 */,
 		  SNAP_WHY_REPLAY = 6 /* taken in a replay (rrvm tui `s`): full, no device state but virtio;
-				       * replay restores it, `run --from` refuses it */ };
+				       * replay restores it, `run --from` refuses it */,
+		  SNAP_WHY_STOP = 7 /* the recording was stopped (SIGINT, SIGTERM, Ctrl-A x) at this event */ };
 
 /* What a file says about itself (list/show without loading pages). */
 struct snapfile_info {

@@ -18,4 +18,5 @@ set_tests_properties(rr_divergence PROPERTIES ENVIRONMENT "${E2E_ENV};TRACE_EDIT
 rrvm_e2e(rr_sigkill_and_corrupt 600 ${E2E}/rr_robust.sh 5)
 set_tests_properties(rr_sigkill_and_corrupt PROPERTIES RUN_SERIAL TRUE)
 rrvm_e2e(rr_console_input 120 ${E2E}/rr_input.sh)
+rrvm_e2e(rr_stop_snapshot 300 ${E2E}/rr_stop.sh)
 rrvm_e2e(rr_disk_full 120 ${E2E}/rr_disk_full.sh)
