@@ -22,8 +22,10 @@ static void record_usage(FILE *f)
 		   "                      starts with that state as its snapshot 1, which replay restores\n"
 		   "  --snapshot-every=N  also write snapshots into TRACE_DIR/snapshots/ every N of guest\n"
 		   "                      time (250ms, 2s, 500us) or every N events (5000ev). Snapshots are\n"
-		   "                      also taken on Ctrl-A s at the console and when the guest panics;\n"
-		   "                      `rrvm replay --from`, `rrvm run --from` and `rrvm snapshot` use them\n%s"
+		   "                      also taken on Ctrl-A s at the console, when the guest panics, and\n"
+		   "                      when SIGINT, SIGTERM or Ctrl-A x stops the recording (at its last\n"
+		   "                      event); `rrvm replay --from`, `rrvm run --from` and `rrvm snapshot`\n"
+		   "                      use them\n%s"
 		   "  -h, --help          this help\n\n"
 		   "exit status: as `rrvm run` (the guest's outcome); 1 also when the trace cannot be written\n",
 		run_opts_help);
