@@ -111,7 +111,10 @@ KVER=${PKG#linux-image-}
 [[ $KVER != "$PKG" && -n $KVER ]] || die "package name '$PKG' is not linux-image-<release>"
 DEST=$LINUX_CACHE/$KVER
 
-# 2. Already unpacked? Done.
+# 2. Already unpacked? Done. One fetch at a time: tests start in parallel on a fresh cache, and a
+#    second fetcher waits here, then finds the first one's kernel (it once removed it mid-move).
+exec 8>"$LINUX_CACHE/.fetch.lock"
+flock 8
 if [[ -f $DEST/.complete && -f $DEST/meta ]]; then
   log "cached: $DEST"
   emit_env "$DEST"
