@@ -229,8 +229,7 @@ int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct
 
 void recorder__exit(struct recorder *r, struct vm *vm)
 {
-	struct kvm_run *run = vm->run;
-	recorder__probe_cancel(r, vm);   /* a new exit interval */
+	struct kvm_run *run = vm->run;   /* (the vCPU loop ended any kick probe before servicing it) */
 	struct trace_event ev = { .type = TR_EXIT, .time_ns = vm__now_ns(vm) };
 	struct trace_exit *x = &ev.u.exit;
 	x->reason = (uint8_t)run->exit_reason;
@@ -376,19 +375,25 @@ static bool probe_insn_ok(struct recorder *r, struct vm *vm, const struct kvm_sr
 	return ok;
 }
 
+/* Takes the probe's HLT patch out and stops its single-stepping. */
+static void probe_release(struct recorder *r, struct vm *vm)
+{
+	guest_debug__patch_drop(vm, r->probe.patch, GD_USE_PROBE);
+	r->probe.patch = -1;
+	r->probe.active = false;
+	if (guest_debug__step(vm, GD_STEP_PROBE, false) < 0)
+		vm__request_stop(vm, VM_STOP_ERROR, -vm->gdbg.last_errno, "KVM_SET_GUEST_DEBUG: %s",
+				 strerror(vm->gdbg.last_errno));
+}
+
 static void probe_end(struct recorder *r, struct vm *vm, bool ok)
 {
-	r->probe.active = false;
 	r->probe.ok = ok;
 	if (!ok) {
 		r->probe.failed = true;
 		defer(r, vm, r->probe.rip, REC_DEFER_NO_REPEAT);
 	}
-	guest_debug__patch_drop(vm, r->probe.patch, GD_USE_PROBE);
-	r->probe.patch = -1;
-	if (guest_debug__step(vm, GD_STEP_PROBE, false) < 0)
-		vm__request_stop(vm, VM_STOP_ERROR, -vm->gdbg.last_errno, "KVM_SET_GUEST_DEBUG: %s",
-				 strerror(vm->gdbg.last_errno));
+	probe_release(r, vm);
 }
 
 /* The probe's single-step ended, or its HLT patch on the kick point was
@@ -431,14 +436,9 @@ void recorder__probe_step(struct recorder *r, struct vm *vm)
 
 void recorder__probe_cancel(struct recorder *r, struct vm *vm)
 {
-	if (r->probe.active) {
-		guest_debug__patch_drop(vm, r->probe.patch, GD_USE_PROBE);
-		if (guest_debug__step(vm, GD_STEP_PROBE, false) < 0)
-			vm__request_stop(vm, VM_STOP_ERROR, -vm->gdbg.last_errno, "KVM_SET_GUEST_DEBUG: %s",
-					 strerror(vm->gdbg.last_errno));
-	}
-	memset(&r->probe, 0, sizeof(r->probe));
-	r->probe.patch = -1;
+	if (r->probe.active)
+		probe_release(r, vm);
+	r->probe.ok = r->probe.failed = false;   /* a new exit interval */
 }
 
 /* A kick in ring 0 where replay reaches landmarks with HLT patches: replay
