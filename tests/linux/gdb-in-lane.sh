@@ -105,6 +105,10 @@ grep -a 'RRVM-GDB\|^GDB|' "$LOG" || true
 echo "=== gdb-in-lane [$(el)s]: lane exited $rc (log: $LOG)"
 
 stage "7 check"
+if [[ $rc != 0 ]]; then
+  echo "--- the lane log's last 40 lines:" >&2
+  tail -n 40 "$LOG" | tr -d '\r' | sed 's/^/| /' >&2
+fi
 [[ $rc == 125 ]] && fail "the SVM lane itself failed (see 'svm-lane: LANE FAILED' in the log)"
 [[ $rc == 0 ]] || fail "the in-lane script exited $rc"
 grep -aq 'RRVM-GDB: record status 5' "$LOG" || fail "the recording did not end with the panic's reboot (status 5)"

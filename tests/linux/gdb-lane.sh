@@ -5,12 +5,18 @@
 # Prints RRVM-GDB: lines the host side checks. $1: the inner kernel command line.
 set -u
 APPEND=$1
-T="timeout --preserve-status -s INT 300"   # GNU timeout (the bundle): rrvm exits 8 on the SIGINT
+# GNU timeout (the bundle): rrvm exits 8 on the SIGINT; one that ignores it is killed 30 s
+# later (137). Each step is cut well inside the lane's own limit, so this script always
+# reports what it got to.
+T="timeout -k 30 --preserve-status -s INT 300"
+up() { cut -d" " -f1 /proc/uptime; }
+t_rec=$(up)
 $T /rrvm record -o /tmp/trace --kernel /vmlinuz --initrd /initrd.img --append "$APPEND" --mem 256M \
 	>/tmp/rec.out 2>/tmp/rec.err
 rst=$?
 grep -a "Kernel panic - not syncing" /tmp/rec.out; tail -n 3 /tmp/rec.out; cat /tmp/rec.err
-echo "RRVM-GDB: record status $rst"
+echo "RRVM-GDB: record status $rst ($(awk -v a="$t_rec" -v b="$(up)" 'BEGIN{printf "%.1f", b-a}') s)"
+[ "$rst" = 137 ] && { echo "RRVM-GDB: the recorder did not stop on SIGINT"; exit 1; }
 [ "$rst" = 8 ] && exit 0   # a hang (issue 3): the host side records once more, loudly
 # The System.map: the kallsyms lines the guest's init printed.
 grep -a '^RRVM-KSYM ' /tmp/rec.out | tr -d '\r' | cut -d' ' -f2- >/tmp/System.map
@@ -32,7 +38,7 @@ echo "RRVM-GDB: init reached at event $from"
 [ -n "$from" ] || { echo "RRVM-GDB: no init in the console"; exit 1; }
 rm -f /tmp/g.sock
 T0=$(date +%s.%N)
-timeout 600 /rrvm replay --gdb=unix:/tmp/g.sock --from "$from" --symbols /tmp/System.map /tmp/trace \
+timeout -k 10 480 /rrvm replay --gdb=unix:/tmp/g.sock --from "$from" --symbols /tmp/System.map /tmp/trace \
 	</dev/null >/tmp/server.out 2>/tmp/server.log &
 server=$!
 for _ in $(seq 1 600); do [ -S /tmp/g.sock ] && break; sleep 0.2; done
@@ -91,9 +97,14 @@ printf "PANIC2_PC %#lx\n", $pc
 continue
 monitor info-trace
 GDB
-timeout 900 gdb -nx -batch -x /tmp/s.gdb "$syms" >/tmp/gdb.out 2>&1
-echo "RRVM-GDB: gdb status $?"
-sed 's/^/GDB| /' /tmp/gdb.out
+# gdb's output goes to the console as it comes, so a session cut short shows how far it got.
+timeout -k 10 420 gdb -nx -batch -x /tmp/s.gdb "$syms" 2>&1 | sed -u 's/^/GDB| /'
+gst=${PIPESTATUS[0]}
+echo "RRVM-GDB: gdb status $gst"
+if [ "$gst" = 124 ] || [ "$gst" = 137 ]; then
+	echo "RRVM-GDB: gdb was cut after 420 s; the server: state $(cut -d' ' -f3 /proc/$server/stat 2>/dev/null)," \
+	     "wchan $(cat /proc/$server/wchan 2>/dev/null)"
+fi
 kill $server 2>/dev/null; wait $server
 sed 's/^/SERVER| /' /tmp/server.log | tail -n 20
 exit 0
