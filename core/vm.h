@@ -78,7 +78,9 @@ struct replayer;
 struct vm {
 	struct vm_config cfg;
 	char *cfg_owned[5];         /* malloc'd strings cfg points to (a VM made from a trace header); freed by vm__destroy */
-	int kvm_fd, vm_fd, vcpu_fd;
+	int kvm_fd, vm_fd, vcpu_fd; /* kvm_fd (/dev/kvm) is closed once vm__create is done: -1 after */
+	int cap_xsave2;             /* KVM_CHECK_EXTENSION KVM_CAP_XSAVE2 (the XSAVE area's size; <= 0: none) */
+	bool cap_xsave, cap_xcrs;   /* KVM_CAP_XSAVE, KVM_CAP_XCRS */
 	struct kvm_run *run;
 	size_t run_size;
 	struct kvm_cpuid2 *cpuid;

@@ -89,10 +89,9 @@ int snap__cpu_get(struct vm *vm, struct snap_cpu *c, struct rrvm_err *err)
 	if (ioctl(vm->vcpu_fd, KVM_GET_FPU, &c->fpu) < 0) { what = "KVM_GET_FPU"; goto fail; }
 	/* XSAVE through the ioctl works even where the guest cannot run the
 	 * instruction (this host's ring 0); the 4 KiB area must hold it all. */
-	c->has_xsave = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0 &&
-		       ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2) <= (int)sizeof(c->xsave) &&
+	c->has_xsave = vm->cap_xsave && vm->cap_xsave2 <= (int)sizeof(c->xsave) &&
 		       ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &c->xsave) == 0;
-	c->has_xcrs = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0 &&
+	c->has_xcrs = vm->cap_xcrs &&
 		      ioctl(vm->vcpu_fd, KVM_GET_XCRS, &c->xcrs) == 0;
 	if (ioctl(vm->vcpu_fd, KVM_GET_DEBUGREGS, &c->debugregs) < 0) { what = "KVM_GET_DEBUGREGS"; goto fail; }
 	if (ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &c->events) < 0) { what = "KVM_GET_VCPU_EVENTS"; goto fail; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # rr_stop.sh — SIGINT/SIGTERM end a recording cleanly: status 8, the trace sealed, a final snapshot (reason
 # "stop") at the last event, the trace replays with --check, and the snapshot resumes live to the guest's end.
+# The running recorder holds no /dev/kvm fd (closed once its VM exists).
 # usage: rr_stop.sh   (an idle guest, stopped in HLT, and a busy one, stopped while its ring-3 tasks run)
 source "$(dirname "$0")/lib.sh"
 need_kvm
@@ -14,6 +15,12 @@ for sig in TERM INT; do
 		# Signal it once the guest runs (before vm__run the default action would kill it).
 		for _ in $(seq 1 300); do [ -s "$tmp/rec.out" ] && break; sleep 0.1; done
 		sleep 1
+		if [ $n = 1 ]; then   # SECURITY.md: the running monitor holds its VM, not /dev/kvm
+			fds=$(ls -l /proc/$pid/fd 2>&1)
+			echo "$fds" | grep -q 'anon_inode:kvm-vm' || { echo "$fds"; fail "the recorder holds no KVM VM fd"; }
+			echo "$fds" | grep -q ' -> /dev/kvm$' && { echo "$fds"; fail "the recorder still holds /dev/kvm open"; }
+			echo "the recording monitor holds its VM and vCPU fds, /dev/kvm is closed"
+		fi
 		kill -$sig $pid
 		wait $pid; st=$?
 		[ "$st" = 8 ] || { cat "$tmp/rec.err"; fail "$sig '$scen': record exited $st, expected 8 (interrupted)"; }
