@@ -3,7 +3,8 @@
  * From a seeded PRNG (so a seed names one attack), `count` operations, each one of:
  * port I/O to any port (1/2/4 bytes, in or out, string forms with random counts),
  * MMIO reads and writes anywhere in the unbacked space below 4 GiB (the PCI hole
- * included), RDMSR/WRMSR of random and interesting indices, and instructions that
+ * included), garbage virtio descriptor chains when virtio devices are attached
+ * (virtio.c, virtio_hostile_op), RDMSR/WRMSR of random and interesting indices, and instructions that
  * do not exist in 64-bit mode. Faults the monitor answers (#GP for an MSR, #UD) are
  * expected: a fixup skips the instruction and counts them. Interrupts stay off, so
  * a PIC reprogrammed with garbage cannot send the kernel to a vector it lacks.
@@ -167,11 +168,14 @@ void scenario_hostile(void)
 	rng = seed * 0x9e3779b97f4a7c15ull | 1;
 	kprintf("hostile: seed %llu, %llu operations from ring 0, then %s\n", seed, count, end);
 	cli();
-	u64 n[4] = { 0 };
+	u64 n[5] = { 0 };
+	int nvirtio = virtio_hostile_init();
 	for (u64 i = 0; i < count; i++) {
 		u64 r = next();
 		unsigned kind = (unsigned)(r % 16);
-		if (kind < 8)
+		if (nvirtio && (r >> 60) == 0)         /* one in 16, when there are devices */
+			virtio_hostile_op(r >> 4, next), n[4]++;
+		else if (kind < 8)
 			op_pio(r), n[0]++;
 		else if (kind < 12)
 			op_mmio(r), n[1]++;
@@ -180,8 +184,8 @@ void scenario_hostile(void)
 		else
 			op_undefined(r, ud), n[3]++;
 	}
-	kprintf("hostile: %llu port, %llu mmio, %llu msr, %llu undefined; %llu faults fixed up\n", n[0], n[1],
-		n[2], n[3], g_fixup_hits);
+	kprintf("hostile: %llu port, %llu mmio, %llu msr, %llu undefined, %llu virtio (%d devices, %llu resets); %llu faults fixed up\n",
+		n[0], n[1], n[2], n[3], n[4], nvirtio, g_virtio_resets, g_fixup_hits);
 	kprintf("RRVM-TEST hostile: survived\n");
 	if (streq(end, "poweroff"))
 		return;

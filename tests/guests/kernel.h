@@ -142,5 +142,10 @@ void scenario_race(void);
 void scenario_echo(void);
 void scenario_virtio(void);
 void scenario_hostile(void);
+/* virtio.c, for the hostile scenario: set up the virtio devices (returns how
+ * many), and send them one garbage request drawn from r and rnd. */
+int virtio_hostile_init(void);
+void virtio_hostile_op(u64 r, u64 (*rnd)(void));
+extern u64 g_virtio_resets;   /* device resets virtio_hostile_op made */
 
 #endif

@@ -97,11 +97,11 @@ static int setup_queue(struct vdev *d, int qi)
 	struct vq *q = &d->q[qi];
 	w16(d->common, 0x16, (u16)qi);
 	u16 max = r16(d->common, 0x18);
-	if (!max || rings_used == 6)
+	if (!max || (!q->desc && rings_used == 6))
 		return 0;
 	q->size = max < VQ_SIZE ? max : VQ_SIZE;
 	q->index = (u16)qi;
-	u8 *mem = ring_mem[rings_used++];
+	u8 *mem = q->desc ? (u8 *)q->desc : ring_mem[rings_used++];   /* a reset device keeps its rings */
 	q->desc = (volatile struct desc *)mem;
 	q->avail = (volatile u16 *)(mem + 16 * VQ_SIZE);
 	q->used = (volatile u32 *)(mem + 2048);
@@ -214,13 +214,10 @@ static void hex(const u8 *p, int n, char *out)
 	out[2 * n] = 0;
 }
 
-void scenario_virtio(void)
+/* The virtio-pci devices on bus 0 (up to 3) into devs[]. */
+static void probe(void)
 {
-	opt_check("mib conkib con");
-	u64 mib = opt_get("mib", 0), conkib = opt_get("conkib", 0);
-	const char *con = opt_str("con", "virtio");
 	static const char *const names[] = { [2] = "blk", [3] = "console", [4] = "rng" };
-	g_irq_hook = on_irq;
 	for (int slot = 0; slot < 32 && ndevs < 3; slot++) {
 		u32 id = pci_read(slot, 0);
 		if ((id & 0xffff) != 0x1af4 || (id >> 16) < 0x1042 || (id >> 16) > 0x1044)
@@ -230,10 +227,24 @@ void scenario_virtio(void)
 		d->type = (int)(id >> 16) - 0x1040;
 		d->name = names[d->type];
 		d->irq = (int)(pci_read(slot, 0x3c) & 0xff);
-		kprintf("virtio: found %s at 00:%02x.0 irq %d\n", d->name, slot, d->irq);
-		int nq = d->type == 3 ? 2 : 1;
-		/* blk: FLUSH and INDIRECT_DESC. */
-		if (!dev_init(d, d->type == 2 ? (1u << 9) | (1u << 28) : 0, nq))
+	}
+}
+
+/* blk: FLUSH and INDIRECT_DESC; the console has two queues. */
+static u32 dev_features(const struct vdev *d) { return d->type == 2 ? (1u << 9) | (1u << 28) : 0; }
+static int dev_queues(const struct vdev *d) { return d->type == 3 ? 2 : 1; }
+
+void scenario_virtio(void)
+{
+	opt_check("mib conkib con");
+	u64 mib = opt_get("mib", 0), conkib = opt_get("conkib", 0);
+	const char *con = opt_str("con", "virtio");
+	g_irq_hook = on_irq;
+	probe();
+	for (int i = 0; i < ndevs; i++) {
+		struct vdev *d = &devs[i];
+		kprintf("virtio: found %s at 00:%02x.0 irq %d\n", d->name, d->slot, d->irq);
+		if (!dev_init(d, dev_features(d), dev_queues(d)))
 			fail("device initialisation failed");
 	}
 	if (!ndevs)
@@ -347,4 +358,147 @@ void scenario_virtio(void)
 		kprintf(" %s=%llu", devs[i].name, devs[i].irqs);
 	kprintf("\n");
 	kprintf("RRVM-TEST virtio: ok\n");
+}
+
+/* ---- the hostile scenario's virtio attack (hostile.c) ----
+ * Garbage descriptor chains into initialised queues: random addresses, lengths,
+ * flags and next links (loops, out-of-range indices, indirect tables, chains that
+ * run past RAM or wrap around the address space), random avail entries and index
+ * jumps, notifies of queues that do not exist, resets mid-request. The rule that
+ * keeps the kernel alive: a descriptor the device may write (and any indirect
+ * table) points into `scratch` or outside RAM; everything else may point
+ * anywhere. Interrupts stay off: the requests are never waited for. */
+static u8 hscratch[65536] __attribute__((aligned(4096)));     /* the devices may write here */
+static struct desc itab[256] __attribute__((aligned(16)));    /* indirect tables, only the guest writes */
+static int hready;
+u64 g_virtio_resets;
+
+int virtio_hostile_init(void)
+{
+	probe();
+	for (int i = 0; i < ndevs; i++)
+		if (dev_init(&devs[i], dev_features(&devs[i]), dev_queues(&devs[i])))
+			hready |= 1 << i;
+	return ndevs;
+}
+
+/* A length: mostly small, sometimes up to `room`, sometimes anything. */
+static u32 hlen(u64 r, u32 room)
+{
+	switch (r % 8) {
+	case 0: return 0;
+	case 1: return (u32)(r >> 8);
+	case 2: case 3: return room ? (u32)((r >> 8) % room) + 1 : 0;
+	default: return (u32)((r >> 8) % 64) + 1;
+	}
+}
+
+/* One descriptor by the rule above; `table` allows an indirect one. */
+static struct desc hdesc(u64 (*rnd)(void), u16 size, int table)
+{
+	u64 r = rnd(), a = rnd();
+	u64 top = g_ram_top;
+	struct desc d = { 0, 0, (u16)(rnd() & 1), (u16)(r & 0x100 ? (r >> 16) : (r >> 16) % size) };
+	int writable = 1;
+	switch ((r >> 4) % 8) {
+	case 0: case 1: case 2: {           /* scratch */
+		u32 off = (u32)(a % sizeof(hscratch));
+		d.addr = (u64)hscratch + off;
+		d.len = hlen(a >> 16, (u32)sizeof(hscratch) - off);
+		if (d.len > sizeof(hscratch) - off)
+			d.len = (u32)sizeof(hscratch) - off;
+		break;
+	}
+	case 3:                             /* beyond RAM: the PCI hole, high memory, the top */
+		d.addr = a & 1 ? top + (a >> 8) % 0x100000000ull : a & 2 ? a >> 12 << 12 : ~0ull - (a >> 8) % 4096;
+		if (d.addr < top)
+			d.addr = top;
+		d.len = hlen(a >> 16, 0xffffffffu);
+		break;
+	case 4:                             /* straddling the end of RAM (read-only) */
+		d.addr = top - 1 - (a >> 8) % 4096;
+		d.len = hlen(a >> 20, 65536);
+		writable = 0;
+		break;
+	case 5:                             /* the kernel's own memory (read-only) */
+		d.addr = 0x100000 + (a >> 8) % 0x100000;
+		d.len = (u32)((a >> 24) % 512);
+		writable = 0;
+		break;
+	case 6:                             /* low memory and address 0 (read-only) */
+		d.addr = a & 1 ? 0 : (a >> 8) % 0x100000;
+		d.len = hlen(a >> 24, 4096);
+		writable = 0;
+		break;
+	default:                            /* an indirect table, or scratch again */
+		if (table) {
+			u32 n = (u32)(a % 256);
+			d.addr = (u64)&itab[(a >> 8) % 256];
+			d.len = a & 0x10000 ? (u32)(a >> 20) : n * 16;   /* sometimes not a multiple of 16 */
+			u64 room = (u64)&itab[256] - d.addr;
+			if (d.len > room)
+				d.len = (u32)room;
+			d.flags = 4 | (u16)(a >> 40 & 3);   /* with NEXT or WRITE too, now and then */
+			if (!writable)
+				d.flags &= (u16)~2;
+			return d;
+		}
+		d.addr = (u64)hscratch;
+		d.len = (u32)((a >> 8) % 64);
+		break;
+	}
+	if (writable && (r & 0x200))
+		d.flags |= 2;
+	return d;
+}
+
+void virtio_hostile_op(u64 r, u64 (*rnd)(void))
+{
+	if (!hready)
+		return;
+	int di = (int)(r % 3);
+	while (!(hready >> (di % 3) & 1))
+		di++;
+	struct vdev *d = &devs[di % 3];
+	int qi = (int)((r >> 2) % (u64)dev_queues(d));
+	struct vq *q = &d->q[qi];
+	/* A device that refused the last request (NEEDS_RESET), or that garbage
+	 * status left without DRIVER_OK, gets a reset, as a driver would do. */
+	u8 st = r8(d->common, 0x14);
+	int reset = (r >> 4) % 16 == 1 || (st & 0x40) || !(st & 4);
+	if (reset) {                                /* mid-request, then a driver's set-up again */
+		w8(d->common, 0x14, 0);
+		for (int i = 0; i < dev_queues(d); i++)
+			d->q[i].avail_idx = d->q[i].last_used = 0;
+		g_virtio_resets++;
+		/* Now and then with features the driver does not know (EVENT_IDX, ...). */
+		if (!dev_init(d, (r & 0x2000 ? (u32)(r >> 32) : 0) | dev_features(d), dev_queues(d)) &&
+		    (w8(d->common, 0x14, 0), !dev_init(d, dev_features(d), dev_queues(d)))) {
+			hready &= ~(1 << (di % 3));   /* refused even the features it offers */
+			return;
+		}
+	}
+	switch ((r >> 4) % 16) {
+	case 0:                                     /* a queue that is not there */
+		*(volatile u16 *)q->notify = (u16)(r >> 16);
+		return;
+	case 2:                                     /* the device status, garbage */
+		w8(d->common, 0x14, (u8)(r >> 16));
+		return;
+	default:
+		break;
+	}
+	for (int i = 0; i < 256; i++)
+		itab[i] = hdesc(rnd, 256, 0);
+	for (u16 i = 0; i < q->size; i++)
+		q->desc[i] = hdesc(rnd, q->size, 1);
+	int heads = 1 + (int)((r >> 8) % 4);
+	for (int i = 0; i < heads; i++)
+		q->avail[2 + (q->avail_idx + i) % q->size] = (u16)(rnd() % 4 == 0 ? rnd() : rnd() % q->size);
+	barrier();
+	/* A jump of the index now and then: more buffers than the ring holds. */
+	q->avail_idx = (u16)(q->avail_idx + ((r >> 12) % 8 == 0 ? (u16)(r >> 20) : (u16)heads));
+	q->avail[1] = q->avail_idx;
+	barrier();
+	*(volatile u16 *)q->notify = q->index;
 }
