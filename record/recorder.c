@@ -618,6 +618,11 @@ static void log_snapshot(struct recorder *r, struct vm *vm, int seq)
 		ev.u.snapshot = (struct trace_snapshot){ .id = (uint64_t)seq, .name = (const uint8_t *)name,
 							 .len = (uint32_t)len };
 		append(r, vm, &ev);
+		/* The events up to a snapshot are sealed with it: a recorder killed
+		 * later leaves the snapshot inside the prefix that replays. */
+		r->last_flush_ns = coarse_ns();
+		if (!r->failed && trace_writer__flush(r->w))
+			append(r, vm, &ev); /* reports the sticky error */
 	}
 }
 

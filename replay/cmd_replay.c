@@ -182,6 +182,11 @@ int cmd_replay(int argc, char **argv)
 		if (!rc && ro.to_event && ro.to_event < ev)
 			rc = err__set(&err, -EINVAL, "--to %" PRIu64 " is before --from (event %" PRIu64 ")",
 				      ro.to_event, ev);
+		if (!rc && ev > session__last_event(s))
+			rc = err__set(&err, -EINVAL, "event %" PRIu64 " is past the trace's end at event %" PRIu64 "%s", ev,
+				      session__last_event(s),
+				      st->end != TRACE_END_COMPLETE ? " (an unfinished recording: nothing after "
+								      "that was sealed)" : "");
 		if (!rc && (rc = session__seek(s, ev, &err)) == 0 && session__event(s) != ev)
 			rc = err__set(&err, -EIO, "could not reach event %" PRIu64 ": %s", ev, session__vm(s)->stop_msg);
 		if (rc) {
