@@ -20,6 +20,7 @@ struct rec_snap {
 	uint32_t seq;
 	uint64_t next_ns, next_event;
 	bool panic_done, stop_done;   /* the one panic / stop snapshot was taken */
+	bool disk_full;             /* a write failed for want of space: no more snapshots */
 };
 
 int rec_snap__parse_every(const char *arg, struct rec_snap_opts *o)
@@ -87,12 +88,19 @@ static int take(struct rec_snap *rs, struct vm *vm, uint32_t recs, uint32_t reas
 	return (int)rs->seq;
 fail:
 	fprintf(stderr, "rrvm: snapshot at event %" PRIu64 " not taken: %s\n", vm->exits, err.msg);
+	if (rc == -ENOSPC || rc == -EDQUOT) {
+		/* The events matter more: leave them what room there is. */
+		rs->disk_full = true;
+		fprintf(stderr, "rrvm: no more snapshots in this recording (the disk is full); recording goes on\n");
+	}
 	return rc;
 }
 
 int rec_snap__point(struct rec_snap *rs, struct vm *vm, uint32_t recs)
 {
 	uint32_t reason = 0;
+	if (rs->disk_full)
+		return 0;
 	if (vm->stop == VM_STOP_PANIC) {
 		if (!rs->o.on_panic || rs->panic_done)
 			return 0;
