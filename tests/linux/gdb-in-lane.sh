@@ -94,6 +94,12 @@ for attempt in 1 2; do
       -- "PATH=/usr/bin:\$PATH /usr/bin/bash /gdb-lane.sh '$APPEND'" >"$LOG" 2>&1
   rc=$?
   set -e
+  if [[ $attempt == 1 && $rc == 126 ]]; then
+    grep -a 'svm-lane: LANE WEDGED' "$LOG" >&2 || true
+    echo "*** the svm-lane wedged (QEMU's emulated SVM stopped delivering the lane's interrupts: the" \
+         "'LANE WEDGED' line above; not rrvm); running it again in a fresh lane, attempt 2 of 2" >&2
+    continue
+  fi
   if [[ $attempt == 1 ]] && grep -aq 'RRVM-GDB: record status 8' "$LOG"; then
     echo "*** UNEXPECTED HANG (issue 3's known cause is fixed): the guest hung in the lane and was" \
          "stopped; recording again, attempt 2 of 2" >&2
@@ -109,6 +115,7 @@ if [[ $rc != 0 ]]; then
   echo "--- the lane log's last 40 lines:" >&2
   tail -n 40 "$LOG" | tr -d '\r' | sed 's/^/| /' >&2
 fi
+[[ $rc == 126 ]] && fail "the SVM lane wedged twice (QEMU's emulated SVM; the 'LANE WEDGED' lines)"
 [[ $rc == 125 ]] && fail "the SVM lane itself failed (see 'svm-lane: LANE FAILED' in the log)"
 [[ $rc == 0 ]] || fail "the in-lane script exited $rc"
 grep -aq 'RRVM-GDB: record status 5' "$LOG" || fail "the recording did not end with the panic's reboot (status 5)"
