@@ -104,6 +104,9 @@ struct vm {
 				     * (before any handler completes an IN), vcpu__exit_regs order */
 	bool exit_regs_valid;
 	bool deferred;              /* an injection at a kick was deferred: retry soon */
+	bool irq_window_async;      /* recording where ring 0 is emulated (rrvm doctor): KVM reports the
+				     * interrupt window at no fixed instruction, so a window exit is a
+				     * kick point, not an event (core/vcpu_loop.c, dispatch) */
 	uint64_t stop_wait_until;   /* recording, SIGINT/SIGTERM/Ctrl-A x between exits: run on to the
 				     * next guest-caused exit (a point the final snapshot can hold)
 				     * until this host CLOCK_MONOTONIC ns; 0 when not waiting */

@@ -181,6 +181,7 @@ int recorder__open(struct recorder **out, struct vm *vm, const char *dir, struct
 	if (doctor__probe(&caps, &derr) == 0) {
 		r->bp[0] = doctor__bp_method(&caps, 0);
 		r->bp[1] = doctor__bp_method(&caps, 1);
+		vm->irq_window_async = caps.ring0_emulated;
 	} else {
 		r->bp[0] = r->bp[1] = DOC_BP_NONE;
 	}
