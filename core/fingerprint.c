@@ -43,7 +43,7 @@ int fp__compute(struct vm *vm, uint64_t *fp)
 	    ioctl(vm->vcpu_fd, KVM_GET_FPU, &fpu) < 0)
 		return -errno;
 	/* RF and TF belong to the debugger's stepping, not to the guest's state. */
-	regs.rflags &= ~((1ull << 16) | X86_RFLAGS_TF);
+	regs.rflags &= ~(X86_RFLAGS_RF | X86_RFLAGS_TF);
 	uint64_t h = fp__hash(0x72727666, &regs, sizeof(regs));
 	uint64_t cr[4] = { sregs.cr0, sregs.cr3, sregs.cr4, sregs.efer };
 	h = fp__hash(h, cr, sizeof(cr));

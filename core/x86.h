@@ -44,6 +44,7 @@
 #define X86_EFER_NX  (1ull << 11)
 #define X86_RFLAGS_IF (1ull << 9)
 #define X86_RFLAGS_TF (1ull << 8)
+#define X86_RFLAGS_RF (1ull << 16)
 
 /* Where the vCPU starts: long mode at `rip` with these argument registers. */
 struct x86_entry {

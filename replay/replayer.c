@@ -424,6 +424,16 @@ void replayer__debug(struct replayer *r, struct vm *vm)
 	if (fp__compute(vm, &fp) == 0 && fp == r->lm.fingerprint) {
 		disarm_landmark(r, vm);
 		r->landmarks++;
+		/* KVM sets RF at a breakpoint exit so the instruction does not trap
+		 * again; the interrupt frame would carry it onto the guest's stack,
+		 * where the recording (a kick, no breakpoint) had none, and the next
+		 * fingerprint over that page would miss. The breakpoint is gone. */
+		struct kvm_regs regs;
+		if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) == 0 && (regs.rflags & X86_RFLAGS_RF)) {
+			regs.rflags &= ~X86_RFLAGS_RF;
+			if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+				vm__request_stop(vm, VM_STOP_ERROR, -errno, "KVM_SET_REGS: %s", strerror(errno));
+		}
 		inject(r, vm, r->lm.vector, "at a landmark");
 		return;
 	}
