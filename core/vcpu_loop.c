@@ -388,11 +388,22 @@ static bool dispatch(struct vm *vm)
 	/* The debugger's HLT patch: not a point in time, not counted. */
 	if (reason == KVM_EXIT_HLT && guest_debug__patch_exit(vm))
 		return false;
+	/* Recording where ring 0 is emulated (HOST.md): KVM notices the open
+	 * window only at some later exit of its own, so the exit lands on any
+	 * instruction after it and a replay asking for the same window does not
+	 * meet it there. Not an event but a kick point: the interrupt goes in at
+	 * a landmark, or waits (prepare_injection). Any #GP an MSR exit left
+	 * pending has been delivered by now. */
+	if (reason == KVM_EXIT_IRQ_WINDOW_OPEN && vm->irq_window_async) {
+		vm->exits_by_reason[reason]++;
+		run->request_interrupt_window = 0;
+		vm->exception_due = false;
+		return false;
+	}
 	/* A guest-caused exit ends the recorder's kick probe before it is
 	 * serviced (completing a rewritten RDTSC runs KVM_RUN, which must not
 	 * single-step). */
-	if (vm->rec && reason != KVM_EXIT_INTR && reason != KVM_EXIT_DEBUG &&
-	    !(reason == KVM_EXIT_IRQ_WINDOW_OPEN && vm->irq_window_async))
+	if (vm->rec && reason != KVM_EXIT_INTR && reason != KVM_EXIT_DEBUG)
 		recorder__probe_cancel(vm->rec, vm);
 	if (reason < 64)
 		vm->exits_by_reason[reason]++;
@@ -411,17 +422,6 @@ static bool dispatch(struct vm *vm)
 			handle_hlt(vm);
 		return true;
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
-		if (vm->rec && vm->irq_window_async) {
-			/* Where ring 0 is emulated (HOST.md) KVM notices the open window
-			 * only at some later exit of its own: the exit lands on any
-			 * instruction after it, and a replay asking for the same window
-			 * does not meet it there. So it is a kick point: the interrupt
-			 * goes in at a landmark, or waits (prepare_injection). Any #GP an
-			 * MSR exit left pending has been delivered by now. */
-			run->request_interrupt_window = 0;
-			vm->exception_due = false;
-			return false;
-		}
 		return true;
 	case KVM_EXIT_X86_RDMSR:
 	case KVM_EXIT_X86_WRMSR:

@@ -106,7 +106,7 @@ struct vm {
 	bool deferred;              /* an injection at a kick was deferred: retry soon */
 	bool irq_window_async;      /* recording where ring 0 is emulated (rrvm doctor): KVM reports the
 				     * interrupt window at no fixed instruction, so a window exit is a
-				     * kick point, not an event (core/vcpu_loop.c, dispatch) */
+				     * kick point, not an event (core/vcpu_loop.c, dispatch); set by the recorder only */
 	uint64_t stop_wait_until;   /* recording, SIGINT/SIGTERM/Ctrl-A x between exits: run on to the
 				     * next guest-caused exit (a point the final snapshot can hold)
 				     * until this host CLOCK_MONOTONIC ns; 0 when not waiting */
