@@ -3,6 +3,8 @@
 #   bench_repo                 sets REPO (the repository root) and cds there
 #   bench_export REV           git-archives REV into the cache, prints the source dir
 #   bench_context [REV]        prints the "date / commit / host" lines for BENCHMARKS.md
+#   bench_build DIR ON|OFF     builds rrvm + the test kernel in DIR (static with ON)
+#   bench_where                native (this host's /dev/kvm works) or lane
 #   BENCH_STATS_PY             python3 source defining summ(xs) -> (median, min, max, n)
 #                              and fmt(x, unit) used by the scripts' inline helpers
 
@@ -66,4 +68,25 @@ bench_export() {
     git -C "$REPO" archive "$sha" | tar -x -C "$dir/src" && touch "$dir/src/.complete" || return 1
   fi
   echo "$dir/src"
+}
+
+# bench_build DIR ON|OFF: configures DIR once (RelWithDebInfo, RRVM_STATIC=ON|OFF), builds rrvm and the
+# test kernel there (one builder per DIR at a time), and for ON checks the binary is static (the lane
+# has no libraries). Needs a `say` function.
+bench_build() {
+  mkdir -p .cache
+  exec 9>".cache/$(basename "$1").lock"
+  flock 9
+  { [[ -f $1/CMakeCache.txt ]] || cmake -S . -B "$1" -DRRVM_STATIC="$2" -DCMAKE_BUILD_TYPE=RelWithDebInfo; } >.cache/bench-build.log 2>&1 \
+    && cmake --build "$1" --target rrvm testkernel -j "$(nproc)" >>.cache/bench-build.log 2>&1 \
+    || { tail -n 30 .cache/bench-build.log >&2; say "build of $1 failed"; exit 1; }
+  flock -u 9
+  if [[ $2 == ON ]] && readelf -l "$1/rrvm" 2>/dev/null | grep -q 'program interpreter'; then
+    say "$1/rrvm is not static (the lane has no libraries): configure it with -DRRVM_STATIC=ON"; exit 1
+  fi
+}
+
+# bench_where: "native" when this host's /dev/kvm can be opened by rrvm, else "lane" (tools/svm-lane)
+bench_where() {
+  if [[ -c /dev/kvm && -r /dev/kvm && -w /dev/kvm ]]; then echo native; else echo lane; fi
 }
