@@ -124,6 +124,7 @@ struct vm {
 	pthread_t vcpu_thread;
 	void *kick_timer;           /* timer_t */
 	bool kick_armed;
+	uint64_t kick_abs_ns;       /* CLOCK_MONOTONIC expiry the timer holds; 0: disarmed */
 
 	/* Console input: filled by a reader thread, drained by the UART at exits. */
 	pthread_t input_thread;
