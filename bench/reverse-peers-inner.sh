@@ -3,7 +3,7 @@
 #
 # Environment: RRVM, QEMU, TK (test kernel ELF with symbols), Q0 (an empty qcow2 to copy for QEMU's
 # snapshots), RUNS, SECS (guest seconds to record, e.g. "1 10 60"), W (scratch dir), TO (seconds
-# allowed per gdb session). For each length and run, rrvm and QEMU (alternating, order flipped each
+# allowed per gdb session), MONS ("rrvm qemu" by default, or one of them). For each length and run, rrvm and QEMU (alternating, order flipped each
 # run) record `timer ticks=100*S hz=100` with idle time skipped (rrvm --clock=virtual; QEMU
 # -icount shift=auto,sleep=off,rr=record,rrsnapshot=init), then serve the replay to the same gdb
 # script (the socket given with -ex 'target remote'; break pit_stop: continue, stepi, reverse-stepi; break scenario_timer: reverse-continue).
@@ -60,7 +60,7 @@ session() {   # MON: serve the replay of $W/$MON's recording and drive gdb; serv
 		echo "RPR secs=$s run=$i mon=$1 op=hung t=${last:-gdb-exit-$grc}"
 		tail -n 5 "$W/gdb.out" "$W/srv.err" | sed 's/^/RPR-LOG /'
 	fi
-	kill -9 $srv 2>/dev/null; wait $srv 2>/dev/null
+	kill -9 $srv 2>/dev/null; wait $srv 2>/dev/null || true
 }
 
 qargs="-accel tcg -m 256 -kernel $TK -nodefaults -serial stdio -display none -monitor none -no-reboot
@@ -68,7 +68,7 @@ qargs="-accel tcg -m 256 -kernel $TK -nodefaults -serial stdio -display none -mo
 for s in $SECS; do
 	app="timer ticks=$((s * 100)) hz=100"
 	for i in $(seq "$RUNS"); do
-		order="rrvm qemu"; [ $((i % 2)) = 0 ] && order="qemu rrvm"
+		order=${MONS:-rrvm qemu}; [ $((i % 2)) = 0 ] && order=$(echo "$order" | awk '{ for (j = NF; j > 0; j--) printf "%s ", $j }')
 		for mon in $order; do
 			echo "reverse-peers: $s s of guest time, run $i/$RUNS, $mon" >&2
 			if [ $mon = rrvm ]; then
@@ -85,3 +85,4 @@ for s in $SECS; do
 		done
 	done
 done
+exit 0

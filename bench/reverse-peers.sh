@@ -2,7 +2,7 @@
 # bench/reverse-peers.sh: gdb on rrvm's replays beside gdb on QEMU's reverse debugging, same guest, one run.
 #
 # Usage: bench/reverse-peers.sh [--runs N] [--secs "1 10 60"] [--where auto|native|lane] [--build DIR]
-#                               [--timeout S]
+#                               [--timeout S] [--qemu-host]
 #
 # For each length S, each run records the test kernel's `timer ticks=100*S hz=100` under both
 # monitors with idle time skipped (rrvm record --clock=virtual; QEMU TCG -icount
@@ -13,13 +13,14 @@
 # recording). The monitors alternate, the order flips each run (bench/reverse-peers-inner.sh).
 # A gdb session that runs past --timeout (default 300 s) counts as hung, naming the command that
 # never answered. --where as in bench/rr-peers.sh: native on a /dev/kvm rrvm can use, else both
-# monitors inside one tools/svm-lane run (gdb from tools/lane/e2e-bundle.sh).
+# monitors inside one tools/svm-lane run (gdb from tools/lane/e2e-bundle.sh). --qemu-host (lane
+# only) also runs QEMU's half directly on this host afterwards, as a reference without the lane.
 # Prints Markdown for BENCHMARKS.md; exits 1 when a session hung or stopped in the wrong place.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_repo
 
-RUNS=3 SECS="1 10 60" WHERE=auto BUILD="" TIMEOUT=300
+RUNS=3 SECS="1 10 60" WHERE=auto BUILD="" TIMEOUT=300 QHOST=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --runs) RUNS=$2; shift 2 ;;
@@ -27,6 +28,7 @@ while [[ $# -gt 0 ]]; do
     --where) WHERE=$2; shift 2 ;;
     --build) BUILD=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
+    --qemu-host) QHOST=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "reverse-peers.sh: unknown argument: $1 (--help)" >&2; exit 2 ;;
   esac
@@ -48,7 +50,7 @@ cp "$BUILD/tests/guests/testkernel.elf" "$WORK/tk.elf"
 strip --strip-debug -o "$WORK/rrvm" "$BUILD/rrvm" 2>/dev/null || cp "$BUILD/rrvm" "$WORK/rrvm"
 qemu-img create -q -f qcow2 "$WORK/q0.qcow2" 16M
 say "$WHERE: lengths $SECS s, $RUNS runs each"
-T0=$EPOCHREALTIME LANE_T=""
+T0=$EPOCHREALTIME LANE_T="" LANE_FAILED=0
 if [[ $WHERE == native ]]; then
   mkdir -p "$WORK/w"
   RRVM=$WORK/rrvm QEMU=qemu-system-x86_64 TK=$WORK/tk.elf Q0=$WORK/q0.qcow2 RUNS=$RUNS SECS=$SECS W=$WORK/w TO=$TIMEOUT \
@@ -66,7 +68,14 @@ else
   rc=$?
   set -e
   LANE_T=$(grep -o 'timings:.*' "$WORK/lane.err" | tail -n1 || true)
-  [[ $rc == 0 ]] || { say "svm-lane exited $rc"; tail -n 20 "$WORK/lane.err" >&2; tail -n 30 "$WORK/out.log" >&2; exit 1; }
+  # A failed lane still prints what it measured (the tables say what is missing); exit 1 at the end.
+  [[ $rc == 0 ]] || { LANE_FAILED=$rc; say "svm-lane exited $rc"; tail -n 20 "$WORK/lane.err" >&2; }
+  if [[ $QHOST == 1 ]]; then
+    say "QEMU's half again, directly on this host"
+    mkdir -p "$WORK/wq"
+    MONS=qemu QEMU=qemu-system-x86_64 TK=$WORK/tk.elf Q0=$WORK/q0.qcow2 RUNS=$RUNS SECS=$SECS W=$WORK/wq TO=$TIMEOUT \
+      bash "$WORK/inner.sh" | sed 's/ mon=qemu / mon=qemuhost /' >>"$WORK/out.log"
+  fi
 fi
 WALL=$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}')
 grep -E '^RPR(-LOG)? ' "$WORK/out.log" | grep -E 'op=hung|^RPR-LOG' >&2 || true
@@ -78,9 +87,9 @@ echo "- where: $( [[ $WHERE == native ]] && echo "this host, rrvm on its /dev/kv
 echo "- guest: test kernel \`timer ticks=100*S hz=100\`; rrvm \`record --clock=virtual\` then \`replay --gdb=unix:SOCK\`; QEMU \`-accel tcg -m 256 -icount shift=auto,sleep=off,rr=record|replay,rrfile=F,rrsnapshot=init -drive file=Q.qcow2,if=none\` with \`-gdb unix:SOCK -S\` for the replay"
 echo "- one gdb script for both (stock gdb, batch): continue to \`pit_stop\` from the start; stepi (median of 10); reverse-stepi (median of 3); reverse-continue to \`scenario_timer\`; each cell the median (min-max) over runs, seconds"
 echo
-python3 - "$WORK/out.log" "$SECS" <<'PY'
+python3 - "$WORK/out.log" "$SECS" "$LANE_FAILED" <<'PY'
 import statistics, sys
-log, secs = sys.argv[1], sys.argv[2].split()
+log, secs, lane_failed = sys.argv[1], sys.argv[2].split(), sys.argv[3]
 d, hung, frames = {}, [], {}
 for l in open(log, errors="replace"):
     if not l.startswith("RPR "): continue
@@ -96,11 +105,13 @@ def cell(xs, ms):
 ops = [("continue", False), ("stepi", True), ("reverse-stepi", True), ("reverse-continue", False)]
 print("| guest time | monitor | " + " | ".join(o for o, _ in ops) + " | reverse-continue stopped in | sessions that hung |")
 print("|---|---|" + "---|" * len(ops) + "---|---|")
+mons = [m for m in ("rrvm", "qemu", "qemuhost") if any(k[1] == m for k in list(d) + list(frames))]
+name = {"rrvm": "rrvm", "qemu": "QEMU TCG", "qemuhost": "QEMU TCG, on the host (no lane)"}
 for s in secs:
-    for m in ("rrvm", "qemu"):
+    for m in mons:
         nh = sum(1 for h in hung if h.startswith("%s s " % s) and (" %s:" % m) in h)
         fr = frames.get((s, m), [])
-        print("| %s s | %s | " % (s, "rrvm" if m == "rrvm" else "QEMU TCG") +
+        print("| %s s | %s | " % (s, name[m]) +
               " | ".join(cell(list(d.get((s, m, o), {}).values()), ms) for o, ms in ops) +
               " | %s | %d |" % (", ".join(sorted(set(fr))) or "-", nh))
 print()
@@ -115,7 +126,7 @@ for s in secs:
         r = [a[i] / b[i] for i in a if i in b and b[i] > 0]
         row.append("-" if not r else "%.2f" % statistics.median(r) + ("" if len(r) == 1 else " (%.2f-%.2f)" % (min(r), max(r))))
     print("| %s s | " % s + " | ".join(row) + " |")
-bad = hung + ["%s s %s stopped in %s" % (k[0], k[1], f) for k, fs in frames.items() for f in fs if f != "scenario_timer"]
+bad = (["the svm-lane exited %s" % lane_failed] if lane_failed != "0" else []) + hung + ["%s s %s stopped in %s" % (k[0], k[1], f) for k, fs in frames.items() for f in fs if f != "scenario_timer"]
 if bad:
     print()
     print("UNEXPECTED: " + "; ".join(bad))

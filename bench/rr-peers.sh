@@ -92,7 +92,7 @@ if [[ $LINUX == 1 ]]; then
   LANE_ARGS+=(--file "$RRVM_LINUX_VMLINUZ:/vmlinuz" --file "$INITRD:/initrd.img" --file "$WORK/linux-lane.jobs:/linux.jobs")
   LANE_CMD="${LANE_CMD:+$LANE_CMD; }mkdir -p /tmp/wl; RRVM=/rrvm TIME=/bin/busybox RUNS=$RUNS W=/tmp/wl JOBS=/linux.jobs MONS=rrvm TO=$TIMEOUT TAG=RRPL sh /inner.sh"
 fi
-LANE_S=- LANE_T=""
+LANE_S=- LANE_T="" LANE_FAILED=0
 if [[ -n $LANE_CMD ]]; then
   say "svm-lane: ${LANE_CMD//; / ; }"
   T0=$EPOCHREALTIME
@@ -102,7 +102,8 @@ if [[ -n $LANE_CMD ]]; then
   set -e
   LANE_S=$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')
   LANE_T=$(grep -o 'timings:.*' "$WORK/lane.err" | tail -n1 || true)
-  [[ $rc == 0 ]] || { say "svm-lane exited $rc"; tail -n 20 "$WORK/lane.err" >&2; tail -n 30 "$WORK/lane.log" >&2; exit 1; }
+  # A failed lane still prints what it measured (the tables say what is missing); exit 1 at the end.
+  [[ $rc == 0 ]] || { LANE_FAILED=$rc; say "svm-lane exited $rc"; tail -n 20 "$WORK/lane.err" >&2; tail -n 30 "$WORK/lane.log" >&2; }
   grep -v '^RRPL' "$WORK/lane.log" >>"$WORK/tk.log" || true
   grep '^RRPL' "$WORK/lane.log" >>"$WORK/linux.log" || true
 fi
@@ -116,9 +117,10 @@ echo "- rrvm: \`rrvm run|record -o T --kernel K --mem 256M --append TEXT\`, \`rr
 echo "- QEMU: \`qemu-system-x86_64 -accel tcg -m 256 -kernel K -append TEXT -nodefaults -serial stdio -display none -monitor none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04\` plain, then with \`-icount shift=auto,rr=record,rrfile=F\` and \`rr=replay\`"
 echo "- measured by busybox \`time -v\` (10 ms resolution; CPU = user + system of the monitor and its threads; peak RSS)"
 echo
-python3 - "$WORK/tk.log" "$WORK/jobs" "$WORK/linux.log" "$LINUX" "$WHERE" <<'PY'
+touch "$WORK/tk.log" "$WORK/linux.log"
+python3 - "$WORK/tk.log" "$WORK/jobs" "$WORK/linux.log" "$LINUX" "$WHERE" "$LANE_FAILED" <<'PY'
 import json, re, statistics, sys
-tk_log, jobs_file, linux_log, linux_on, where = sys.argv[1:6]
+tk_log, jobs_file, linux_log, linux_on, where, lane_failed = sys.argv[1:7]
 def med(xs): return statistics.median(xs) if xs else None
 def cell(xs, f="%.2f"):
     xs = [x for x in xs if x is not None]
@@ -144,7 +146,7 @@ def expected(name, mon, rc, linux):
     codes = {"crash": {3}, "race": {0, 3}}.get(name, {0})
     if linux: return rc == ("5" if mon == "rrvm" else "0")
     return int(rc) in codes if mon == "rrvm" else int(rc) in {(c << 1) | 1 for c in codes}
-bad = []
+bad = ["the svm-lane exited %s" % lane_failed] if lane_failed != "0" else []
 def table(runs, infos, names, linux):
     by = {}
     for r in runs:
