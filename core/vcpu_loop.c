@@ -96,15 +96,16 @@ static void teardown_signals(struct vm *vm)
 		timer_delete(*(timer_t *)vm->kick_timer);
 		free(vm->kick_timer);
 		vm->kick_timer = NULL;
+		vm->kick_abs_ns = 0;   /* a later run's new timer holds nothing yet */
 	}
 }
 
 /* Sets the kick timer to expire at abs_ns (CLOCK_MONOTONIC; 0 disarms). arm_kick
  * runs before every KVM_RUN and the deadline rarely moves between exits: when
  * the timer already holds this expiry and it is still ahead, setting it again
- * would change nothing but cost a syscall per exit (half of the recorder's
- * syscalls per exit, strace -c: bench/README.md). Once it has passed, it is set
- * again, as before, and fires at once. */
+ * would change nothing but cost a syscall per exit (strace -c of recordings:
+ * BENCHMARKS.md section 10). Once it has passed, it is set again and fires at
+ * once. */
 static void set_kick(struct vm *vm, uint64_t abs_ns)
 {
 	if (abs_ns && abs_ns == vm->kick_abs_ns && vm__host_mono_ns() < abs_ns)
@@ -125,7 +126,6 @@ static void arm_kick(struct vm *vm)
 	if (vm->stop_wait_until) {
 		/* Waiting for an exit to stop at: give up at the deadline. */
 		set_kick(vm, vm->stop_wait_until);
-		vm->kick_armed = true;
 		return;
 	}
 	if (vm->cfg.clock != CLOCK_REAL)
@@ -140,10 +140,9 @@ static void arm_kick(struct vm *vm)
 	if (vm->next_deadline_ns != UINT64_MAX) {
 		uint64_t abs = vm->start_mono_ns + vm->next_deadline_ns;
 		set_kick(vm, abs ? abs : 1);
-	} else if (vm->kick_armed) {
+	} else if (vm->kick_abs_ns) {
 		set_kick(vm, 0);
 	}
-	vm->kick_armed = vm->next_deadline_ns != UINT64_MAX;
 }
 
 static void poll_devices(struct vm *vm)
@@ -622,7 +621,7 @@ out:
 	vcpu__stop_input(vm);
 	/* Last poll flushes buffered device output. */
 	poll_devices(vm);
-	if (vm->kick_armed) {
+	if (vm->kick_abs_ns) {
 		vm->next_deadline_ns = UINT64_MAX;
 		arm_kick(vm);
 	}

@@ -123,7 +123,6 @@ struct vm {
 	/* Kicks: a POSIX timer signals the vCPU thread when a deadline passes. */
 	pthread_t vcpu_thread;
 	void *kick_timer;           /* timer_t */
-	bool kick_armed;
 	uint64_t kick_abs_ns;       /* CLOCK_MONOTONIC expiry the timer holds; 0: disarmed */
 
 	/* Console input: filled by a reader thread, drained by the UART at exits. */
