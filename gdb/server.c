@@ -21,6 +21,7 @@ int gdb_server__listen(struct gdb_listen *l, const char *spec, bool listen_any, 
 {
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
+	l->conn = -1;
 	if (spec && !strncmp(spec, "unix:", 5)) {
 		const char *path = spec + 5;
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -78,7 +79,9 @@ void gdb_server__close(struct gdb_listen *l)
 {
 	if (l->fd >= 0)
 		close(l->fd);
-	l->fd = -1;
+	if (l->conn >= 0)
+		close(l->conn);
+	l->fd = l->conn = -1;
 	if (l->unix_path[0])
 		unlink(l->unix_path);
 	l->unix_path[0] = 0;
@@ -158,7 +161,7 @@ static int sock_send(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
-int gdb_server__serve(struct gdb_listen *l, struct gdb_target *t, struct rrvm_err *err)
+int gdb_server__accept(struct gdb_listen *l, struct rrvm_err *err)
 {
 	int sock;
 	do
@@ -166,6 +169,22 @@ int gdb_server__serve(struct gdb_listen *l, struct gdb_target *t, struct rrvm_er
 	while (sock < 0 && errno == EINTR);
 	if (sock < 0)
 		return err__set(err, -errno, "accept: %s", strerror(errno));
+	l->conn = sock;
+	if (l->unix_path[0])
+		unlink(l->unix_path);
+	l->unix_path[0] = 0;
+	return 0;
+}
+
+int gdb_server__serve(struct gdb_listen *l, struct gdb_target *t, struct rrvm_err *err)
+{
+	if (l->conn < 0) {
+		int rc = gdb_server__accept(l, err);
+		if (rc)
+			return rc;
+	}
+	int sock = l->conn;
+	l->conn = -1;   /* this function closes it */
 	int one = 1;
 	setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	static struct link k;   /* one connection at a time; too big for the stack with conn */
