@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/cmds.h"
+#include "core/sandbox.h"
 #include "snapshot/snapshot.h"
 #include "core/fingerprint.h"
 #include "core/vcpu.h"
@@ -31,7 +32,9 @@ const char run_opts_help[] =
 	"  --disk-overlay PATH create PATH as a copy of the image and send the guest's writes there;\n"
 	"                      the image itself is never written\n"
 	"  --rng               virtio-rng entropy device fed by getrandom (PCI 00:02.0, IRQ 11)\n"
-	"  --virtio-console    virtio-console, Linux's hvc0 (PCI 00:03.0, IRQ 9); the UART stays\n";
+	"  --virtio-console    virtio-console, Linux's hvc0 (PCI 00:03.0, IRQ 9); the UART stays\n"
+	"  --no-sandbox        keep every right once the VM exists (by default Landlock and seccomp\n"
+	"                      confine files to the trace and forbid exec, sockets, ptrace: SECURITY.md)\n";
 
 static void run_usage(FILE *f)
 {
@@ -52,7 +55,7 @@ static void run_usage(FILE *f)
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEM, OPT_CPU, OPT_CLOCK, OPT_QUANTUM, OPT_STATS, OPT_GDB,
-       OPT_GDB_ANY, OPT_DISK, OPT_DISK_OVERLAY, OPT_RNG, OPT_VCONSOLE };
+       OPT_GDB_ANY, OPT_DISK, OPT_DISK_OVERLAY, OPT_RNG, OPT_VCONSOLE, OPT_NO_SANDBOX };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -67,6 +70,7 @@ static const struct option long_opts[] = {
 	{ "disk-overlay", required_argument, NULL, OPT_DISK_OVERLAY },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "virtio-console", no_argument, NULL, OPT_VCONSOLE },
+	{ "no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 	{ "gdb", optional_argument, NULL, OPT_GDB },
 	{ "gdb-listen-any", no_argument, NULL, OPT_GDB_ANY },
 	{ "help", no_argument, NULL, 'h' },
@@ -93,6 +97,7 @@ int run_opts__parse(struct run_opts *o, int argc, char **argv, const char *cmd)
 		case OPT_STATS: o->stats = true; break;
 		case OPT_RNG: o->cfg.virtio_rng = true; break;
 		case OPT_VCONSOLE: o->cfg.virtio_console = true; break;
+		case OPT_NO_SANDBOX: o->no_sandbox = true; break;
 		case OPT_DISK_OVERLAY: o->cfg.disk_overlay = optarg; break;
 		case OPT_DISK: {
 			size_t n = strlen(optarg);
@@ -200,6 +205,24 @@ void run__print_final_state(struct vm *vm)
 		(unsigned long long)m);
 }
 
+void run__sandbox(const struct run_opts *o, const char *rw_dir)
+{
+	if (o->no_sandbox) {
+		if (o->stats)
+			fprintf(stderr, "rrvm: sandbox: off (--no-sandbox)\n");
+		return;
+	}
+	struct sandbox_state s;
+	int rc = sandbox__enter(rw_dir, &s);
+	if (rc)
+		fprintf(stderr, "rrvm: warning: the sandbox is incomplete: %s\n", s.note);
+	else if (o->stats)
+		fprintf(stderr, "rrvm: sandbox: Landlock %s, seccomp %s%s%s\n",
+			s.landlock ? (rw_dir ? "on (files: the trace and /proc/self only)" : "on (files: /proc/self only)")
+				   : "off",
+			s.seccomp ? "on" : "off", s.note[0] ? ": " : "", s.note);
+}
+
 void run__console_run(struct vm *vm, const struct run_opts *o, double t0)
 {
 	/* Raw terminal: keystrokes go to the guest as typed. */
@@ -240,11 +263,13 @@ int cmd_run(int argc, char **argv)
 		return RRVM_EXIT_ERROR;
 	}
 	if (o.gdb) {
-		rc = run__gdb(vm, o.gdb, o.gdb_listen_any);
+		rc = run__gdb(vm, &o);
 		if (rc) {
 			vm__destroy(vm);
 			return rc;
 		}
+	} else {
+		run__sandbox(&o, NULL);
 	}
 	if (vm->stop == VM_STOP_NONE)
 		run__console_run(vm, &o, t0);

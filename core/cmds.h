@@ -25,10 +25,17 @@ struct run_opts {
 	char disk_path[4096];       /* --disk without its ",ro" */
 	const char *gdb;          /* --gdb[=PORT|unix:PATH] (run only): "" for the default port */
 	bool gdb_listen_any;      /* --gdb-listen-any: not just 127.0.0.1 */
+	bool no_sandbox;          /* --no-sandbox: keep every right once the VM exists */
 };
 int run_opts__parse(struct run_opts *o, int argc, char **argv, const char *cmd);
 /* The help text for those options. */
 extern const char run_opts_help[];
+
+/* Once the VM exists, before it runs: gives up what a one-shot run or
+ * recording no longer needs (core/sandbox.h); rw_dir is the trace, or NULL.
+ * Unless o->no_sandbox. Prints a warning when the host has a mechanism that
+ * could not be applied, and the state with --stats. */
+void run__sandbox(const struct run_opts *o, const char *rw_dir);
 
 /* Runs the VM with the terminal raw (keystrokes go to the guest), restores
  * it, and prints statistics when o->stats. t0 is the run__now_s() at start. */
@@ -41,9 +48,10 @@ void run__print_final_state(struct vm *vm);
 /* Seconds on CLOCK_MONOTONIC (for wall-time statistics). */
 double run__now_s(void);
 
-/* `rrvm run --gdb`: serves gdb on SPEC until it detaches (the VM then runs
- * on) or kills it (vm->stop is set). 0 or an exit status (gdb/cmd_gdb.c). */
-int run__gdb(struct vm *vm, const char *spec, bool listen_any);
+/* `rrvm run --gdb`: serves gdb on o->gdb until it detaches (the VM then runs
+ * on) or kills it (vm->stop is set); the sandbox goes on once gdb is
+ * connected. 0 or an exit status (gdb/cmd_gdb.c). */
+int run__gdb(struct vm *vm, const struct run_opts *o);
 
 /* `rrvm replay --gdb` (serve) or plain `rrvm replay` on a terminal (launch
  * gdb connected): gdb/cmd_gdb.c. Returns the exit status. */

@@ -16,11 +16,12 @@
 #include "gdb/target_replay.h"
 #include "replay/session.h"
 
-int run__gdb(struct vm *vm, const char *spec, bool listen_any)
+int run__gdb(struct vm *vm, const struct run_opts *o)
 {
 	struct rrvm_err err = { "" };
 	struct gdb_listen l;
-	if (gdb_server__listen(&l, spec, listen_any, &err)) {
+	bool listen_any = o->gdb_listen_any;
+	if (gdb_server__listen(&l, o->gdb, listen_any, &err)) {
 		fprintf(stderr, "rrvm: gdb: %s\n", err.msg);
 		return RRVM_EXIT_USAGE;
 	}
@@ -29,7 +30,11 @@ int run__gdb(struct vm *vm, const char *spec, bool listen_any)
 	fprintf(stderr, "rrvm: gdb: waiting for gdb on %s (gdb -ex 'target remote %s')\n", l.where, l.where);
 	struct gdb_target t;
 	target_live__open(&t, vm);
-	int rc = gdb_server__serve(&l, &t, &err);
+	int rc = gdb_server__accept(&l, &err);
+	if (!rc) {
+		run__sandbox(o, NULL);
+		rc = gdb_server__serve(&l, &t, &err);
+	}
 	gdb_server__close(&l);
 	if (rc < 0) {
 		fprintf(stderr, "rrvm: gdb: %s\n", err.msg);

@@ -121,6 +121,7 @@ int cmd_record(int argc, char **argv)
 		vm__destroy(vm);
 		return RRVM_EXIT_ERROR;
 	}
+	run__sandbox(&o, dir);
 	run__console_run(vm, &o, t0);
 	uint64_t landmarks, deferrals;
 	recorder__counts(vm->rec, &landmarks, &deferrals);

@@ -90,16 +90,16 @@ out:
 
 static void resume_usage(FILE *f)
 {
-	fprintf(f, "usage: rrvm run --from TRACE_DIR@N [--stats]\n\n"
+	fprintf(f, "usage: rrvm run --from TRACE_DIR@N [--stats] [--no-sandbox]\n\n"
 		   "Restores snapshot N of a recording (rrvm snapshot list TRACE_DIR), devices included, and\n"
 		   "continues it as an ordinary live VM: console on stdout, stdin typed into the guest\n"
-		   "(Ctrl-A x quits). N may be written N, sN or NNNNNN.snap.\n");
+		   "(Ctrl-A x quits). N may be written N, sN or NNNNNN.snap. --no-sandbox: as for rrvm run.\n");
 }
 
 int cmd_resume(int argc, char **argv)
 {
 	const char *from = NULL;
-	bool stats = false;
+	bool stats = false, no_sandbox = false;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--from") && i + 1 < argc)
 			from = argv[++i];
@@ -107,6 +107,8 @@ int cmd_resume(int argc, char **argv)
 			from = argv[i] + 7;
 		else if (!strcmp(argv[i], "--stats"))
 			stats = true;
+		else if (!strcmp(argv[i], "--no-sandbox"))
+			no_sandbox = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			resume_usage(stdout);
 			return 0;
@@ -129,7 +131,7 @@ int cmd_resume(int argc, char **argv)
 	}
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%.*s", (int)(at - from), from);
-	struct run_opts o = { .stats = stats };
+	struct run_opts o = { .stats = stats, .no_sandbox = no_sandbox };
 	o.cfg.console_out_fd = STDOUT_FILENO;
 	o.cfg.console_in_fd = STDIN_FILENO;
 	struct rrvm_err err = { "" };
@@ -141,6 +143,7 @@ int cmd_resume(int argc, char **argv)
 	}
 	fprintf(stderr, "rrvm: resumed snapshot %u of %s at event %" PRIu64 " in %.3f s; running live\n", seq, dir,
 		vm->exits, run__now_s() - t0);
+	run__sandbox(&o, NULL);
 	run__console_run(vm, &o, t0);
 	int status = run__report_stop(vm);
 	run__print_final_state(vm);

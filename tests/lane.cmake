@@ -22,7 +22,7 @@ rrvm_lane_e2e(lane_e2e_run_rr 720 smoke
   run_race_both_outcomes run_hostile_inputs run_badinsn
   rr_hello rr_timer rr_tasks rr_memstress rr_msrgp rr_landmarks rr_timer_virtual rr_divergence rr_sigkill_and_corrupt
   rr_console_input rr_stop_snapshot rr_disk_full trace_cli_recorded hostile_guest
-  rr_race_pinned gdb_replay_race gdb_live)
+  rr_race_pinned gdb_replay_race gdb_live sandbox_confined)
 
 # Snapshots: replay from every snapshot, resume, damaged files, 1000 restore rounds; virtio (~240 s).
 rrvm_lane_e2e(lane_e2e_snapshot 900 skip

@@ -9,3 +9,9 @@ add_executable(test_stop_signal ${CMAKE_SOURCE_DIR}/tests/unit/test_stop_signal.
 target_link_libraries(test_stop_signal PRIVATE rrvmcore)
 add_test(NAME unit_stop_signal COMMAND test_stop_signal)
 set_tests_properties(unit_stop_signal PROPERTIES TIMEOUT 30 LABELS "unit")
+
+# The run/record sandbox (core/sandbox.h), tried from inside: Landlock and seccomp, no KVM needed.
+add_executable(test_sandbox ${CMAKE_SOURCE_DIR}/tests/unit/test_sandbox.c)
+target_link_libraries(test_sandbox PRIVATE rrvmcore)
+add_test(NAME unit_sandbox COMMAND test_sandbox)
+set_tests_properties(unit_sandbox PROPERTIES TIMEOUT 30 LABELS "unit" SKIP_RETURN_CODE 77)
