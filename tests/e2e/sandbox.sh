@@ -5,7 +5,8 @@
 # inside by unit_sandbox; this shows the monitor really enters them.
 source "$(dirname "$0")/lib.sh"
 need_kvm
-tmp=$(mktemp -d); trap 'exec 7>&- 2>/dev/null; rm -rf "$tmp"' EXIT
+tmp=$(mktemp -d); pid=
+trap 'exec 7>&- 2>/dev/null; [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 
 # seccomp_of PID: "N N ..." — the Seccomp mode of every thread (2: filter).
 seccomp_of() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^Seccomp:/ { printf "%s ", $2 }'; }
@@ -16,7 +17,7 @@ check() {
 	local want=$1; shift
 	rm -f "$tmp/in"; mkfifo "$tmp/in"
 	"$RRVM" "$@" --kernel "$TESTKERNEL" --append echo <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
-	local pid=$!
+	pid=$!
 	exec 7>"$tmp/in"
 	# Typed only once the guest reads: its UART set-up clears the receive FIFO, as a 16550's does.
 	for _ in $(seq 200); do grep -q 'echo: type lines' "$tmp/out" && break; sleep 0.05; done
@@ -28,6 +29,7 @@ check() {
 	nnp=$(awk '/^NoNewPrivs:/ { print $2 }' /proc/"$pid"/status)
 	printf 'q\n' >&7; exec 7>&-
 	wait "$pid" || { cat "$tmp/err"; fail "rrvm $* exited $?"; }
+	pid=
 	echo "rrvm $1 ${*:2}: threads' Seccomp modes: $modes NoNewPrivs: $nnp"
 	[ "$(echo $modes | wc -w)" -ge 2 ] || fail "expected the vCPU and console-input threads, saw: $modes"
 	for m in $modes; do [ "$m" = "$want" ] || fail "rrvm $*: a thread has Seccomp $m, not $want"; done
