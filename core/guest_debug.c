@@ -82,12 +82,19 @@ void guest_debug__release(struct vm *vm, enum gd_owner owner)
 	}
 }
 
+static void suspend_for_irq(struct vm *vm, uint32_t vector);
+
 int guest_debug__step(struct vm *vm, enum gd_stepper who, bool on)
 {
+	struct guest_debug *g = &vm->gdbg;
+	bool begins = on && who == GD_STEP_GDB && !(g->step & GD_STEP_GDB) && !g->irq_step_suspended;
 	if (on)
-		vm->gdbg.step |= who;
+		g->step |= who;
 	else
-		vm->gdbg.step &= ~(unsigned)who;
+		g->step &= ~(unsigned)who;
+	/* An interrupt already queued goes in with this entry: not with TF. */
+	if (begins && g->queued_irq)
+		suspend_for_irq(vm, (uint32_t)g->queued_irq - 1);
 	return guest_debug__apply(vm);
 }
 
@@ -133,11 +140,10 @@ void guest_debug__resume_step(struct vm *vm)
 	guest_debug__apply(vm);   /* re-arms TF at this RIP */
 }
 
-void guest_debug__injected(struct vm *vm, uint32_t vector)
+/* Suspends gdb's step until the handler of `vector` (the IDT's entry). */
+static void suspend_for_irq(struct vm *vm, uint32_t vector)
 {
 	struct guest_debug *g = &vm->gdbg;
-	if (!((g->step & GD_STEP_GDB) || g->irq_step_suspended) || vector > 255)
-		return;
 	struct kvm_sregs s;
 	uint8_t d[16];
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0 ||
@@ -153,6 +159,21 @@ void guest_debug__injected(struct vm *vm, uint32_t vector)
 	 * RFLAGS (a TF in it would leak into guest memory and come back at
 	 * IRETQ). Stepping resumes at the handler's trap. */
 	suspend_until(vm, handler, &g->irq_slot, &g->irq_patch);
+}
+
+void guest_debug__injected(struct vm *vm, uint32_t vector)
+{
+	struct guest_debug *g = &vm->gdbg;
+	if (vector > 255)
+		return;
+	g->queued_irq = (int)vector + 1;
+	if ((g->step & GD_STEP_GDB) || g->irq_step_suspended)
+		suspend_for_irq(vm, vector);
+}
+
+void guest_debug__delivered(struct vm *vm)
+{
+	vm->gdbg.queued_irq = 0;
 }
 
 void guest_debug__step_over_hlt(struct vm *vm, uint64_t next)

@@ -73,6 +73,9 @@ struct guest_debug {
 				   * (irq_patch when a HLT patch could be used) */
 	int hlt_slot;             /* gdb single-step over HLT: a breakpoint after it, -1 when none */
 	bool irq_step_suspended;  /* gdb's step is off until one of those breakpoints fires */
+	int queued_irq;           /* vector + 1 of an interrupt KVM_INTERRUPT queued that no KVM_RUN
+				   * has delivered yet (0: none): a gdb step begun now must not set
+				   * TF, or the interrupt frame keeps it (guest_debug__step) */
 };
 
 /* Writes the combined state to KVM (KVM_SET_GUEST_DEBUG). 0 or -errno. */
@@ -101,8 +104,13 @@ void guest_debug__settle(struct vm *vm);
 /* An interrupt is about to be delivered (KVM_INTERRUPT done). While gdb
  * single-steps, arms an execute breakpoint on the handler the IDT names:
  * delivery clears TF, so single-stepping alone would run the whole
- * handler in one step. The hit counts as gdb's step. */
+ * handler in one step. The hit counts as gdb's step. Remembers the vector
+ * until the next KVM_RUN delivers it (guest_debug__delivered), so a gdb
+ * step that begins in between (stepping over a breakpoint that sits where
+ * a landmark injects) is suspended the same way. */
 void guest_debug__injected(struct vm *vm, uint32_t vector);
+/* A KVM_RUN entered the guest: any queued interrupt is delivered. */
+void guest_debug__delivered(struct vm *vm);
 
 /* gdb single-steps onto a HLT: a step would turn the HLT exit (a point in
  * time) into a debug exit. Suspends gdb's step; a breakpoint at `next`

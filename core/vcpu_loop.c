@@ -577,6 +577,8 @@ int vm__run(struct vm *vm)
 			vm->run->exit_reason = KVM_EXIT_INTR;
 		}
 		vm->exit_regs_valid = false;
+		if (r == 0)
+			guest_debug__delivered(vm);
 		if ((vm->rec || vm->rep) && r == 0)
 			vcpu__capture_exit_regs(vm);
 		if (shadow_step) {
