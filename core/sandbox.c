@@ -166,55 +166,44 @@ static const int denied[] = {
 #endif
 };
 
+/* Two instructions: if the syscall number (in A) is nr, return ret. */
+static unsigned ret_if(struct sock_filter *f, unsigned n, uint32_t nr, uint32_t ret)
+{
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ret);
+	return n;
+}
+
 static int enter_seccomp(struct sandbox_state *s, char *why, size_t len)
 {
 	enum { N = sizeof(denied) / sizeof(denied[0]) };
-	struct sock_filter f[N + 16];
+	const uint32_t eperm = SECCOMP_RET_ERRNO | EPERM;
+	struct sock_filter f[2 * N + 24];
 	unsigned n = 0;
-	/* Labels, as indices filled in below: the ALLOW, EPERM and ENOSYS returns
-	 * and the clone check follow the list. */
-	const unsigned head = 5 + (SANITIZED ? 0 : 1);   /* instructions before the list */
-	const unsigned allow = head + N + (SANITIZED ? 0 : 1), deny = allow + 1, nosys = deny + 1, clone = nosys + 1;
-#define JUMP_TO(label, at) ((uint8_t)((label) - (at)-1))
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 	/* i386 (int 0x80) and x32 numbers would bypass the x86-64 list. */
-	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, JUMP_TO(deny, n));
-	n++;
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, eperm);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, JUMP_TO(deny, n), 0);
-	n++;
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, eperm);
+	/* ioctl first: KVM_RUN is the one call of every exit. */
+	n = ret_if(f, n, SYS_ioctl, SECCOMP_RET_ALLOW);
 	/* clone3's flags are behind a pointer the filter cannot read: ENOSYS
 	 * makes glibc fall back to clone, whose flags it can. */
-	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, JUMP_TO(nosys, n), 0);
-	n++;
+	n = ret_if(f, n, SYS_clone3, SECCOMP_RET_ERRNO | ENOSYS);
 	if (!SANITIZED) {
-		f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, JUMP_TO(clone, n), 0);
-		n++;
-	}
-	for (unsigned i = 0; i < N; i++, n++)
-		f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)denied[i], JUMP_TO(deny, n), 0);
-	if (!SANITIZED) {
-		f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ptrace, JUMP_TO(deny, n), 0);
-		n++;
-	}
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS);
-	if (!SANITIZED) {
-		/* clone: a thread (CLONE_THREAD) yes, a process no. BPF jumps only
-		 * forwards, so this check has its own two returns. */
+		/* clone: a thread (CLONE_THREAD) yes, a process no. */
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 4);
 		f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
 		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 0, 1);
 		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, eperm);
+		n = ret_if(f, n, SYS_ptrace, eperm);
 	}
-#undef JUMP_TO
-	/* The labels must be where they were computed to be. */
-	if (n > sizeof(f) / sizeof(f[0]) || f[allow].code != (BPF_RET | BPF_K) || f[allow].k != SECCOMP_RET_ALLOW ||
-	    (!SANITIZED && f[clone].code != (BPF_LD | BPF_W | BPF_ABS))) {
-		snprintf(why, len, "seccomp: the filter's layout is wrong (%u instructions)", n);
-		return -EINVAL;
-	}
+	for (unsigned i = 0; i < N; i++)
+		n = ret_if(f, n, (uint32_t)denied[i], eperm);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	struct sock_fprog prog = { .len = (unsigned short)n, .filter = f };
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog)) {
 		int e = errno;

@@ -577,10 +577,11 @@ int vm__run(struct vm *vm)
 			vm->run->exit_reason = KVM_EXIT_INTR;
 		}
 		vm->exit_regs_valid = false;
-		if (r == 0)
-			guest_debug__delivered(vm);
-		if ((vm->rec || vm->rep) && r == 0)
-			vcpu__capture_exit_regs(vm);
+		if (r == 0) {
+			guest_debug__delivered(vm);   /* the guest ran: a queued interrupt went in */
+			if (vm->rec || vm->rep)
+				vcpu__capture_exit_regs(vm);
+		}
 		if (shadow_step) {
 			shadow_step = false;
 			set_step(vm, false);

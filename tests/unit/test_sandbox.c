@@ -19,18 +19,7 @@
 #include <unistd.h>
 
 #include "core/sandbox.h"
-
-static int failures, checks;
-#define CHECK(c, ...)                                                   \
-	do {                                                            \
-		checks++;                                               \
-		if (!(c)) {                                             \
-			failures++;                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                   \
-			fputc('\n', stderr);                            \
-		}                                                       \
-	} while (0)
+#include "tests/unit/check.h"
 
 /* open() result as errno (0: it opened). */
 static int open_errno(const char *path, int flags)

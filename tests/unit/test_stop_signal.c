@@ -9,18 +9,7 @@
 #include <string.h>
 
 #include "core/vm.h"
-
-static int failures, checks;
-#define CHECK(c, ...)                                                   \
-	do {                                                            \
-		checks++;                                               \
-		if (!(c)) {                                             \
-			failures++;                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__);                   \
-			fputc('\n', stderr);                            \
-		}                                                       \
-	} while (0)
+#include "tests/unit/check.h"
 
 static void again(struct vm *vm)
 {
