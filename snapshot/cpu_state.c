@@ -167,6 +167,9 @@ int snap__cpu_set(struct vm *vm, const struct snap_cpu *c, struct rrvm_err *err)
 		    KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
 	ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW;
 	if (ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0) { what = "KVM_SET_VCPU_EVENTS"; goto fail; }
+	/* What the restored vCPU has queued, not what it had before the restore
+	 * (a gdb step must not wait for a handler that never runs). */
+	vm->gdbg.queued_irq = ev.interrupt.injected && !ev.interrupt.soft ? ev.interrupt.nr + 1 : 0;
 	struct kvm_guest_debug dbg = { .control = 0 };
 	if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0) { what = "KVM_SET_GUEST_DEBUG"; goto fail; }
 	return 0;
